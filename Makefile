@@ -1,0 +1,63 @@
+# The developer's front door: every task is a target, and `make help` lists them.
+# The first target that needs the environment creates .venv and installs the pinned
+# requirements into it; later runs only re-sync when requirements/*.txt change.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SYNCED := $(VENV)/.synced
+export PYTHONDONTWRITEBYTECODE :=
+
+.DEFAULT_GOAL := help
+.PHONY: help generate watch lint format typecheck test unit bench lock clean
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(BIN)/uv: requirements/uv.txt
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+		|| { echo "Python 3.11 or newer is required as '$(PYTHON)' (set PYTHON=...)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements/uv.txt
+	@touch $@
+
+$(SYNCED): $(BIN)/uv requirements/dev.txt
+	$(BIN)/uv pip sync --quiet --python $(BIN)/python --require-hashes requirements/dev.txt
+	@touch $@
+
+generate: $(SYNCED) ## Compile protos/ into generated/ (only what changed)
+	@$(BIN)/python -m tools.codegen
+
+watch: $(SYNCED) ## Regenerate on every proto save and restart the dev server
+	@$(BIN)/python -m tools.watch
+
+lint: $(SYNCED) ## ruff check and ruff format --check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(SYNCED) ## Apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+typecheck: generate ## mypy --strict over service/, tests/ and tools/
+	$(BIN)/mypy
+
+test: lint typecheck ## Lint, type check and run the whole test suite
+	@# pytest exits 5 when it collects no test: a template with its tests removed still passes.
+	$(BIN)/pytest $(PYTEST_ARGS) || { code=$$?; [ $$code -eq 5 ] && echo "no tests collected"; \
+		[ $$code -eq 5 ]; }
+
+bench: generate ## Benchmarks (figures, never pass/fail)
+	$(BIN)/python -m tools.bench
+
+lock: $(BIN)/uv ## Re-pin requirements/*.txt (with hashes) from pyproject.toml
+	$(BIN)/uv pip compile pyproject.toml --all-extras $(LOCK_FLAGS) -o requirements/dev.txt
+	grep -E '^[a-zA-Z]' requirements/dev.txt | sed 's/ .*//' > $(VENV)/pins.txt
+	$(BIN)/uv pip compile pyproject.toml --extra codegen $(LOCK_FLAGS) -c $(VENV)/pins.txt -o requirements/codegen.txt
+	$(BIN)/uv pip compile pyproject.toml $(LOCK_FLAGS) -c $(VENV)/pins.txt -o requirements/runtime.txt
+	echo uv | $(BIN)/uv pip compile - $(LOCK_FLAGS) -c $(VENV)/pins.txt -o requirements/uv.txt
+
+LOCK_FLAGS = --quiet --universal --python-version 3.11 --generate-hashes --custom-compile-command "make lock"
+
+clean: ## Remove the environment, generated code and caches
+	rm -rf $(VENV) generated .mypy_cache .ruff_cache .pytest_cache
