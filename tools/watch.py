@@ -34,6 +34,7 @@ STOP_GRACE_SECONDS = 5.0
 # watchfiles yields a batch once nothing has changed for this long. The default (50 ms) adds
 # that much to every cycle; 15 ms still groups an editor's write-and-rename into one batch.
 STEP_MS = 15
+READY_MS = 200
 
 
 def _log(message: str) -> None:
@@ -151,9 +152,8 @@ def main(argv: list[str] | None = None) -> int:
 
     run_cycle("start", True, protos_dir, out_dir, server)
     watched = [protos_dir, *([service_dir] if service_dir else [])]
-    _log(
-        f"watching {_describe(watched)}" + ("" if server else " (no dev server: regenerating only)")
-    )
+    mode = "" if server else " (no dev server: regenerating only)"
+    ready = False
     try:
         for changes in watchfiles.watch(
             *watched,
@@ -161,10 +161,17 @@ def main(argv: list[str] | None = None) -> int:
             step=STEP_MS,
             stop_event=stop,
             raise_interrupt=False,
+            # An empty batch every READY_MS: the first one says the watches are in place.
+            yield_on_timeout=True,
+            rust_timeout=READY_MS,
         ):
-            changed = sorted({Path(path) for _, path in changes})
-            regenerate = any(path.suffix == ".proto" for path in changed)
-            run_cycle(_describe(changed), regenerate, protos_dir, out_dir, server)
+            if not ready:
+                ready = True
+                _log(f"watching {_describe(watched)}{mode}")
+            if changes:
+                changed = sorted({Path(path) for _, path in changes})
+                regenerate = any(path.suffix == ".proto" for path in changed)
+                run_cycle(_describe(changed), regenerate, protos_dir, out_dir, server)
     finally:
         if server is not None:
             server.stop()

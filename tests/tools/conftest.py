@@ -1,4 +1,4 @@
-"""A scratch project for the codegen tests: its own protos/ and generated/, built by the real tools."""
+"""A scratch project for the codegen tests: its own protos/ and generated/, real tools."""
 
 from __future__ import annotations
 

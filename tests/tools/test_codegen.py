@@ -1,4 +1,4 @@
-"""`make generate` (tools/codegen.py) against real protoc and mypy-protobuf, in a scratch project."""
+"""`make generate` (tools/codegen.py) with real protoc and mypy-protobuf, in a scratch project."""
 
 from __future__ import annotations
 
@@ -192,7 +192,9 @@ def test_a_hand_edited_or_stray_file_is_put_right(project: Project) -> None:
 def test_a_package_that_does_not_mirror_its_folder_is_refused(project: Project) -> None:
     project.write_proto("notes/v1/notes.proto", NOTES.replace("package notes.v1;", "package x;"))
 
-    with pytest.raises(codegen.CodegenError, match=r"notes/v1/notes\.proto: package 'x'.*notes\.v1"):
+    with pytest.raises(
+        codegen.CodegenError, match=r"notes/v1/notes\.proto: package 'x'.*notes\.v1"
+    ):
         project.generate()
 
 
