@@ -38,6 +38,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import hashlib
+import importlib.util
 import json
 import os
 import re
@@ -47,13 +48,13 @@ import tempfile
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
-
-from google.protobuf import descriptor_pb2
-from google.protobuf.compiler import plugin_pb2
+from typing import TYPE_CHECKING
 
 from tools import enums
+
+if TYPE_CHECKING:
+    from google.protobuf import descriptor_pb2
 
 ROOT = Path(__file__).resolve().parent.parent
 MANIFEST = ".codegen.json"
@@ -101,11 +102,16 @@ def _sha(data: bytes) -> str:
 
 def fingerprint() -> str:
     """Changes whenever the output could change for the same protos: tool versions or our code."""
-    h = hashlib.sha256()
-    for dist in ("grpcio-tools", "protobuf", "mypy-protobuf"):
-        h.update(f"{dist}=={metadata.version(dist)}\n".encode())
-    for module in (__file__, enums.__file__):
-        h.update(Path(module).read_bytes())
+    import google.protobuf
+    from grpc_tools import grpc_version
+
+    # Versions and sources read directly: importlib.metadata would cost 25 ms on every no-op run.
+    h = hashlib.sha256(f"{grpc_version.VERSION} {google.protobuf.__version__}".encode())
+    mypy_protobuf = importlib.util.find_spec("mypy_protobuf.main")
+    if mypy_protobuf is None or mypy_protobuf.origin is None:
+        raise CodegenError("mypy-protobuf is not installed: run `make generate`")
+    for source in (__file__, enums.__file__, mypy_protobuf.origin):
+        h.update(Path(source).read_bytes())
     return h.hexdigest()
 
 
@@ -237,6 +243,7 @@ def _mypy_stubs(
     descriptor_set: descriptor_pb2.FileDescriptorSet, to_generate: list[str]
 ) -> dict[str, str]:
     """Run mypy-protobuf's two generators in this process, as its plugins would."""
+    from google.protobuf.compiler import plugin_pb2
     from mypy_protobuf import main as mypy_protobuf
 
     request = plugin_pb2.CodeGeneratorRequest(
@@ -255,6 +262,7 @@ def compile_protos(
     protos_dir: Path, rel_protos: list[str], sources: Mapping[str, bytes], package: str
 ) -> tuple[dict[str, dict[str, bytes]], str]:
     """Compile some protos in a scratch folder; return their outputs by proto, and warnings."""
+    from google.protobuf import descriptor_pb2
     from grpc_tools import __file__ as grpc_tools_init
 
     well_known = Path(grpc_tools_init).parent / "_proto"

@@ -22,8 +22,10 @@ import keyword
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from google.protobuf import descriptor_pb2
+if TYPE_CHECKING:  # only for annotations: keeps `make generate` quick when nothing changed
+    from google.protobuf import descriptor_pb2
 
 # Field numbers in descriptor.proto, used to find comments in SourceCodeInfo.
 _FILE_MESSAGE, _FILE_ENUM = 4, 5

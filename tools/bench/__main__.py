@@ -1,0 +1,24 @@
+"""Run every benchmark, or the ones named: `python -m tools.bench [codegen ...]`."""
+
+from __future__ import annotations
+
+import sys
+
+from tools.bench import codegen
+
+BENCHMARKS = {"codegen": codegen.main}
+
+
+def main(argv: list[str]) -> int:
+    names = argv or list(BENCHMARKS)
+    unknown = sorted(set(names) - set(BENCHMARKS))
+    if unknown:
+        print(f"unknown benchmark {unknown}; choose from {sorted(BENCHMARKS)}", file=sys.stderr)
+        return 2
+    for name in names:
+        BENCHMARKS[name]()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,148 @@
+"""Codegen speed: what a developer waits for between saving a proto and using the result.
+
+- save -> stubs regenerated: a real `tools.watch` process, a real edit of the repository's
+  invitations.proto copied to a scratch folder, timed until the new field is in the .pyi on disk;
+- a tree of 100 protos (10 packages of 10 files, with enums, services and cross-file imports):
+  a full `python -m tools.codegen` from nothing, and after one proto changed, as wall-clock time
+  of the command (Python start-up included, as `make generate` pays it) and inside the process
+  (as `make watch` pays it).
+
+Medians over repeated runs; targets from the project's issue: save->stubs <= 250 ms, full
+100-proto generate <= 1 s, one changed proto of 100 <= 150 ms.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from tools import codegen
+
+ROOT = codegen.ROOT
+EDITS = 15
+RUNS = 10
+
+
+def _median_ms(samples: list[float]) -> str:
+    ms = sorted(s * 1000 for s in samples)
+    return (
+        f"median {statistics.median(ms):6.1f} ms  (min {ms[0]:.1f}, max {ms[-1]:.1f}, n={len(ms)})"
+    )
+
+
+def _tree(protos: Path, packages: int = 10, files: int = 10) -> None:
+    """A realistic tree: each file imports its predecessor and a well-known type."""
+    for p in range(packages):
+        for f in range(files):
+            folder = protos / f"pkg{p}" / "v1"
+            folder.mkdir(parents=True, exist_ok=True)
+            imports = f'import "pkg{p}/v1/file{f - 1}.proto";\n' if f else ""
+            ref = f"  Thing{f - 1} previous = 9;\n" if f else ""
+            (folder / f"file{f}.proto").write_text(
+                f'syntax = "proto3";\npackage pkg{p}.v1;\n'
+                f'import "google/protobuf/timestamp.proto";\n{imports}'
+                f"enum Kind{f} {{ KIND{f}_UNSPECIFIED = 0; KIND{f}_A = 1; KIND{f}_B = 2; }}\n"
+                f"message Thing{f} {{\n  string name = 1;\n  Kind{f} kind = 2;\n"
+                f"  google.protobuf.Timestamp create_time = 3;\n  repeated string tags = 4;\n"
+                f"  map<string, int64> counts = 5;\n"
+                f"  oneof choice {{ string a = 6; int32 b = 7; }}\n"
+                f"{ref}}}\n"
+                f"message GetThing{f}Request {{ string name = 1; }}\n"
+                f"service Thing{f}Service {{\n"
+                f"  rpc GetThing{f}(GetThing{f}Request) returns (Thing{f});\n"
+                f"  rpc WatchThing{f}(GetThing{f}Request) returns (stream Thing{f});\n}}\n"
+            )
+
+
+def _cli(root: Path) -> float:
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "tools.codegen", "-q", "--protos", "protos", "--out", "generated"],
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        check=True,
+    )
+    return time.perf_counter() - started
+
+
+def bench_tree(scratch: Path) -> None:
+    root = scratch / "tree"
+    _tree(root / "protos")
+    protos, out = root / "protos", root / "generated"
+    full_cli, one_cli, one_inproc, noop_cli = [], [], [], []
+    for run in range(RUNS):
+        shutil.rmtree(out, ignore_errors=True)
+        full_cli.append(_cli(root))
+        path = protos / "pkg3/v1/file9.proto"
+        # A real edit: the field set changes, so that proto's outputs change.
+        field = f"r{run} = {20 + run};"
+        text = path.read_text()
+        path.write_text(text.replace("string name = 1;", f"string name = 1;\n  int32 {field}", 1))
+        one_cli.append(_cli(root))
+        text = path.read_text()
+        path.write_text(text.replace(f"int32 {field}", f"int64 {field}"))
+        one_inproc.append(codegen.generate(protos, out).seconds)
+        noop_cli.append(_cli(root))
+    print("  100 protos, full `python -m tools.codegen` (cold)  ", _median_ms(full_cli))
+    print("  100 protos, one changed, `python -m tools.codegen`  ", _median_ms(one_cli))
+    print("  100 protos, one changed, in-process (make watch)  ", _median_ms(one_inproc))
+    print("  100 protos, nothing changed, `python -m tools.codegen`", _median_ms(noop_cli))
+
+
+def bench_save_to_stubs(scratch: Path) -> None:
+    root = scratch / "watch"
+    shutil.copytree(ROOT / "protos", root / "protos")
+    codegen.generate(root / "protos", root / "generated")
+    watcher = subprocess.Popen(
+        [sys.executable, "-m", "tools.watch", "--no-server", "--protos=protos", "--out=generated"],
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+
+    def read() -> None:
+        assert watcher.stdout is not None
+        for line in watcher.stdout:
+            lines.put(line)
+
+    threading.Thread(target=read, daemon=True).start()
+    try:
+        while "watching" not in lines.get(timeout=30):
+            pass
+        proto = root / "protos/invitations/v1/invitations.proto"
+        stub = root / "generated/invitations/v1/invitations_pb2.pyi"
+        original = proto.read_text()
+        samples = []
+        for edit in range(EDITS):
+            field = f"bench_field_{edit}"
+            text = original.replace(
+                "message Invitation {", f"message Invitation {{\n  string {field} = 90;"
+            )
+            started = time.perf_counter()
+            proto.write_text(text)
+            while field not in stub.read_text():
+                time.sleep(0.001)
+            samples.append(time.perf_counter() - started)
+            lines.get(timeout=30)  # the cycle's line: wait until it is over before the next edit
+            time.sleep(0.1)
+        print("  proto saved -> stubs regenerated (make watch)    ", _median_ms(samples))
+    finally:
+        watcher.terminate()
+        watcher.wait(10)
+
+
+def main() -> None:
+    print("codegen (targets: save->stubs <= 250 ms; 100 protos full <= 1 s, one <= 150 ms)")
+    with tempfile.TemporaryDirectory(prefix="bench-codegen-") as scratch:
+        bench_save_to_stubs(Path(scratch))
+        bench_tree(Path(scratch))
