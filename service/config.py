@@ -1,0 +1,58 @@
+"""Everything an operator can configure, in one typed class read from the environment.
+
+Each field is an environment variable of the same name in upper case (`DATABASE_URL`, `PORT`,
+`LOG_FORMAT`, ...). Nothing is read from files: production passes the environment, and
+development needs none of it (`make run` starts a local PostgreSQL when DATABASE_URL is unset).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, PostgresDsn, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(frozen=True, extra="ignore")
+
+    # SQLAlchemy URL of the database, e.g. postgresql+asyncpg://user:pass@host:5432/db.
+    # Unset: development mode, a local PostgreSQL is started (service/db/local.py).
+    database_url: str | None = None
+    # Connections each server process keeps open to PostgreSQL.
+    database_pool_size: int = Field(default=10, ge=1)
+    host: str = "127.0.0.1"
+    port: int = Field(default=50051, ge=0, le=65535)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # json: one object per line, for production log pipelines; text: readable, for development.
+    log_format: Literal["json", "text"] = "text"
+    # Server reflection lets grpcurl and other tools discover the API. Turn off in production.
+    reflection: bool = True
+    # On SIGTERM/SIGINT, how long in-flight RPCs get to finish before they are cancelled.
+    grace_period_seconds: float = Field(default=10.0, ge=0)
+    max_receive_message_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    max_send_message_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    # Server-side cap on the database work of one RPC when the client set no deadline.
+    default_rpc_timeout_seconds: float = Field(default=30.0, gt=0)
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_only(cls, value: str | None) -> str | None:
+        if value is not None:
+            url = PostgresDsn(value)  # raises a clear error for anything that is not PostgreSQL
+            if url.scheme not in ("postgresql", "postgresql+asyncpg"):
+                raise ValueError("use a postgresql:// or postgresql+asyncpg:// URL")
+        return value
+
+    @property
+    def address(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+    @property
+    def async_database_url(self) -> str:
+        """The database URL with the asyncpg driver SQLAlchemy needs."""
+        if self.database_url is None:
+            raise RuntimeError("DATABASE_URL is not set")
+        scheme, rest = self.database_url.split("://", 1)
+        return f"postgresql+asyncpg://{rest}" if scheme == "postgresql" else self.database_url

@@ -1,0 +1,47 @@
+"""Native PostgreSQL enum columns whose Python type is an enum generated from the proto.
+
+The proto is the one definition: `ProtoEnum(InvitationStatus, "invitation_status")` declares a
+PostgreSQL type `invitation_status` whose labels are the generated enum's member names, in
+declaration order. The zero value (`*_UNSPECIFIED`, "not set" in proto3) is not a label: it
+can never be stored, and binding it raises instead of writing a meaningless row.
+
+A TypeDecorator rather than `sqlalchemy.Enum(enum_class)`: SQLAlchemy's Enum maps every member,
+and its `values_callable` pairs values with members by position, so it cannot leave one out.
+alembic-postgresql-enum looks through TypeDecorators to the `impl` enum, so migrations still see
+the type and its values.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any, TypeVar
+
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+E = TypeVar("E", bound=enum.Enum)
+
+
+class ProtoEnum(TypeDecorator[E]):
+    impl = postgresql.ENUM
+    cache_ok = True
+
+    def __init__(self, enum_class: type[E], name: str) -> None:
+        labels = [member.name for member in enum_class if member.value != 0]
+        super().__init__(*labels, name=name)
+        self.enum_class = enum_class
+        self.type_name = name
+
+    def process_bind_param(self, value: E | None, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        if value.value == 0:
+            raise ValueError(f"{value!r} means 'not set' and cannot be stored")
+        return value.name
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> E | None:
+        return None if value is None else self.enum_class[value]
+
+    def __repr__(self) -> str:
+        return f"ProtoEnum({self.enum_class.__name__}, {self.type_name!r})"

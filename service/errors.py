@@ -1,0 +1,70 @@
+"""Domain errors: raised where a rule is broken, turned into gRPC statuses in one place.
+
+Code below the servicer raises these and never imports grpc; service/interceptors.py maps each
+class to its status code (and InvalidArgument's violations to google.rpc.BadRequest details).
+Any other exception is a bug: the client gets INTERNAL with no details, the log gets the
+traceback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class ServiceError(Exception):
+    """Base of the errors a client can cause or observe; the message is shown to the client."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class FieldViolation:
+    """One bad field of a request: `field` is its path (`invitation.email`, `page_size`)."""
+
+    field: str
+    description: str
+
+
+class InvalidArgument(ServiceError):
+    """The request is malformed; every bad field is listed."""
+
+    def __init__(self, violations: list[FieldViolation]) -> None:
+        fields = ", ".join(f"{v.field}: {v.description}" for v in violations)
+        super().__init__(f"invalid request: {fields}")
+        self.violations = violations
+
+
+class NotFound(ServiceError):
+    pass
+
+
+class AlreadyExists(ServiceError):
+    pass
+
+
+class FailedPrecondition(ServiceError):
+    """The request is well-formed but the resource is not in a state that allows it."""
+
+
+class Unavailable(ServiceError):
+    """A dependency (the database) cannot be reached; the client may retry."""
+
+
+class DeadlineExceeded(ServiceError):
+    """The work did not finish within the client's deadline."""
+
+
+class Violations:
+    """Collects field violations while a request is validated, then raises them all at once."""
+
+    def __init__(self) -> None:
+        self.found: list[FieldViolation] = []
+
+    def add(self, field: str, description: str) -> None:
+        self.found.append(FieldViolation(field, description))
+
+    def raise_if_any(self) -> None:
+        if self.found:
+            raise InvalidArgument(self.found)

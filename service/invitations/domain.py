@@ -1,0 +1,73 @@
+"""What an invitation is to the code below the servicer: plain typed values, no gRPC, no SQL."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from generated.invitations.v1.invitations_enums import InvitationEventKind, InvitationStatus, Role
+
+NAME_PREFIX = "invitations/"
+
+
+@dataclass(frozen=True, slots=True)
+class Invitation:
+    id: uuid.UUID
+    email: str
+    role: Role
+    status: InvitationStatus
+    create_time: datetime
+    update_time: datetime
+    expire_time: datetime | None
+
+    @property
+    def name(self) -> str:
+        return f"{NAME_PREFIX}{self.id}"
+
+
+@dataclass(frozen=True, slots=True)
+class NewInvitation:
+    email: str
+    role: Role
+    expire_time: datetime | None
+
+
+class Keep(enum.Enum):
+    """`KEEP`: leave the field as it is (None already means 'clear it')."""
+
+    KEEP = "keep"
+
+
+KEEP = Keep.KEEP
+
+
+@dataclass(frozen=True, slots=True)
+class InvitationChanges:
+    """The fields an UpdateInvitation sets; KEEP for the ones outside its update_mask."""
+
+    email: str | Keep = KEEP
+    role: Role | Keep = KEEP
+    status: InvitationStatus | Keep = KEEP
+    expire_time: datetime | Keep | None = KEEP
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """Where a page of ListInvitations ends: the (create_time, id) of its last row."""
+
+    create_time: datetime
+    id: uuid.UUID
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    invitations: list[Invitation]
+    next: Cursor | None
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    kind: InvitationEventKind
+    invitation: Invitation
