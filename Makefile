@@ -9,7 +9,7 @@ SYNCED := $(VENV)/.synced
 export PYTHONDONTWRITEBYTECODE :=
 
 .DEFAULT_GOAL := help
-.PHONY: help generate watch lint format typecheck test unit bench lock clean
+.PHONY: help generate run watch lint format typecheck test unit bench lock clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -27,6 +27,12 @@ $(SYNCED): $(BIN)/uv requirements/dev.txt
 
 generate: $(SYNCED) ## Compile protos/ into generated/ (only what changed)
 	@$(BIN)/python -m tools.codegen
+
+run: generate ## Serve on localhost:50051 (a local PostgreSQL unless DATABASE_URL is set)
+	@echo "Serving the invitations API on localhost:50051. Try, in another terminal:"
+	@echo "  .venv/bin/python -m service.client create alice@example.com --role ADMIN"
+	@echo "  .venv/bin/python -m service.client list"
+	@$(BIN)/python -m service serve
 
 watch: $(SYNCED) ## Regenerate on every proto save and restart the dev server
 	@$(BIN)/python -m tools.watch

@@ -129,8 +129,10 @@ async def update_invitation(
     changes: InvitationChanges,
     *,
     only_from: InvitationStatus | None = None,
+    only_unexpired: bool = False,
 ) -> Invitation | None:
-    """Apply the changes; None if there is no such invitation (or it is not in `only_from`).
+    """Apply the changes; None if there is no such invitation, or if it is not in `only_from`
+    status, or (with only_unexpired) if its expire_time has passed.
 
     `only_from` makes a state change atomic: of two concurrent Accepts, one matches the row
     while it is still PENDING, and the other finds it no longer is.
@@ -143,6 +145,10 @@ async def update_invitation(
     statement = update(Table).where(Table.id == id).values(values)
     if only_from is not None:
         statement = statement.where(Table.status == only_from)
+    if only_unexpired:
+        statement = statement.where(
+            or_(Table.expire_time.is_(None), Table.expire_time > func.now())
+        )
     try:
         return await _one(connection, _published(statement, InvitationEventKind.UPDATED))
     except exc.IntegrityError as error:

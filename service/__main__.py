@@ -1,0 +1,75 @@
+"""`python -m service [serve]`: run the server.
+
+With DATABASE_URL set (production), it serves that database. Without it (development), it
+starts the local PostgreSQL (service/db/local.py), creates the tables if they are missing, and
+serves that; `make run` does exactly this.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from service import log
+from service.config import Settings
+from service.server import Server, StartupError
+
+logger = logging.getLogger("service")
+
+
+@contextmanager
+def database_url(settings: Settings) -> Iterator[str]:
+    if settings.database_url is not None:
+        yield settings.async_database_url
+        return
+    from service.db.local import LocalDatabaseError, local_postgres
+
+    try:
+        with local_postgres("service") as url:
+            logger.info("DATABASE_URL is not set: using the local development database")
+            asyncio.run(_create_tables(url))
+            yield url
+    except LocalDatabaseError as error:
+        raise StartupError(str(error)) from None
+
+
+async def _create_tables(url: str) -> None:
+    from service.db.base import Base
+    from service.db.database import Database
+    from service.invitations import models  # noqa: F401  (registers the table)
+
+    database = Database(url, pool_size=1)
+    async with database.engine.begin() as connection:
+        await connection.run_sync(Base.metadata.create_all)
+    await database.close()
+
+
+async def _serve(settings: Settings, url: str) -> None:
+    await Server(settings, url).run()  # built inside the event loop, as grpc.aio requires
+
+
+def serve(settings: Settings) -> int:
+    try:
+        with database_url(settings) as url:
+            asyncio.run(_serve(settings, url))
+    except StartupError as error:
+        logger.error("cannot start: %s", error)
+        return 1
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m service", description=__doc__.split("\n")[0])
+    parser.add_argument("command", nargs="?", default="serve", choices=["serve"])
+    parser.parse_args(argv)
+    settings = Settings()
+    log.configure(settings.log_level, settings.log_format)
+    return serve(settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,272 @@
+"""Between the API's messages and the domain: parse and validate requests, build responses.
+
+The one place that knows both sides. Parsing collects every bad field before it raises
+InvalidArgument, so a client learns all its mistakes at once; the field paths are the request's
+own (`invitation.email`, `update_mask.paths[1]`).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from google.protobuf import timestamp_pb2
+
+from generated.invitations.v1 import invitations_pb2 as pb
+from generated.invitations.v1.invitations_enums import InvitationStatus, Role
+from service.errors import Violations
+from service.invitations.domain import (
+    KEEP,
+    NAME_PREFIX,
+    Cursor,
+    Event,
+    Invitation,
+    InvitationChanges,
+    Keep,
+    NewInvitation,
+)
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 1000
+MAX_EMAIL_LENGTH = 254
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
+MUTABLE_FIELDS = ("email", "role", "expire_time", "status")
+OUTPUT_ONLY_FIELDS = ("name", "create_time", "update_time")
+
+
+# Responses -------------------------------------------------------------------------------------
+
+
+def _timestamp(value: datetime) -> timestamp_pb2.Timestamp:
+    stamp = timestamp_pb2.Timestamp()
+    stamp.FromDatetime(value)
+    return stamp
+
+
+def invitation_to_proto(invitation: Invitation) -> pb.Invitation:
+    message = pb.Invitation(
+        name=invitation.name,
+        email=invitation.email,
+        role=invitation.role.to_proto(),
+        status=invitation.status.to_proto(),
+        create_time=_timestamp(invitation.create_time),
+        update_time=_timestamp(invitation.update_time),
+    )
+    if invitation.expire_time is not None:
+        message.expire_time.CopyFrom(_timestamp(invitation.expire_time))
+    return message
+
+
+def event_to_proto(event: Event) -> pb.InvitationEvent:
+    return pb.InvitationEvent(
+        kind=event.kind.to_proto(), invitation=invitation_to_proto(event.invitation)
+    )
+
+
+# Fields ----------------------------------------------------------------------------------------
+
+
+def _parse_id(name: str, field: str, violations: Violations) -> uuid.UUID:
+    if not name:
+        violations.add(field, "is required")
+    elif not name.startswith(NAME_PREFIX):
+        violations.add(field, f"must look like {NAME_PREFIX}{{id}}, got {name[:80]!r}")
+    else:
+        try:
+            return uuid.UUID(name.removeprefix(NAME_PREFIX))
+        except ValueError:
+            violations.add(field, f"has no valid invitation id: {name[:80]!r}")
+    return uuid.UUID(int=0)
+
+
+def parse_name(name: str, field: str = "name") -> uuid.UUID:
+    violations = Violations()
+    id = _parse_id(name, field, violations)
+    violations.raise_if_any()
+    return id
+
+
+def _parse_email(email: str, field: str, violations: Violations) -> str:
+    email = email.strip().lower()
+    if not email:
+        violations.add(field, "is required")
+    elif len(email) > MAX_EMAIL_LENGTH:
+        violations.add(field, f"is longer than {MAX_EMAIL_LENGTH} characters")
+    elif not _EMAIL.fullmatch(email):
+        violations.add(field, f"is not an email address: {email[:80]!r}")
+    return email
+
+
+def _parse_role(value: int, field: str, violations: Violations) -> Role:
+    try:
+        role = Role(value)
+    except ValueError:
+        violations.add(field, f"unknown value {value}")
+        return Role.UNSPECIFIED
+    if role is Role.UNSPECIFIED:
+        violations.add(field, "is required: one of " + ", ".join(_names(Role)))
+    return role
+
+
+def _parse_expire_time(
+    message: pb.Invitation, field: str, violations: Violations, now: datetime
+) -> datetime | None:
+    if not message.HasField("expire_time"):
+        return None
+    try:
+        expire_time = message.expire_time.ToDatetime(tzinfo=UTC)
+    except (ValueError, OverflowError):
+        violations.add(field, "is not a valid timestamp")
+        return None
+    if expire_time <= now:
+        violations.add(field, "must be in the future")
+    return expire_time
+
+
+def _names(enum_class: type[Role] | type[InvitationStatus]) -> list[str]:
+    return [member.proto_name for member in enum_class if member.value != 0]
+
+
+# Requests --------------------------------------------------------------------------------------
+
+
+def parse_create(request: pb.CreateInvitationRequest) -> NewInvitation:
+    violations = Violations()
+    if not request.HasField("invitation"):
+        violations.add("invitation", "is required")
+    invitation = request.invitation
+    new = NewInvitation(
+        email=_parse_email(invitation.email, "invitation.email", violations),
+        role=_parse_role(invitation.role, "invitation.role", violations),
+        expire_time=_parse_expire_time(
+            invitation, "invitation.expire_time", violations, datetime.now(UTC)
+        ),
+    )
+    violations.raise_if_any()
+    return new
+
+
+def parse_list(
+    request: pb.ListInvitationsRequest,
+) -> tuple[InvitationStatus | None, Cursor | None, int]:
+    """(status filter, cursor, page size) of a ListInvitations request."""
+    violations = Violations()
+    status: InvitationStatus | None = None
+    try:
+        status = InvitationStatus(request.status)
+    except ValueError:
+        violations.add("status", f"unknown value {request.status}")
+    if status is InvitationStatus.UNSPECIFIED:
+        status = None
+    if request.page_size < 0:
+        violations.add("page_size", "must not be negative")
+    page_size = min(request.page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+    cursor = None
+    if request.page_token:
+        cursor = _decode_page_token(request.page_token, status, violations)
+    violations.raise_if_any()
+    return status, cursor, page_size
+
+
+def parse_update(request: pb.UpdateInvitationRequest) -> tuple[uuid.UUID, InvitationChanges]:
+    """AIP-134: only the fields named in update_mask change; without a mask, the populated ones.
+
+    `*` names every mutable field. `status` may only be set to REVOKED.
+    """
+    violations = Violations()
+    invitation = request.invitation
+    id = _parse_id(invitation.name, "invitation.name", violations)
+    paths = _update_paths(request, violations)
+    if not paths and not violations.found:
+        violations.add("update_mask", "names no field to change")
+
+    email: str | Keep = KEEP
+    role: Role | Keep = KEEP
+    status: InvitationStatus | Keep = KEEP
+    expire_time: datetime | Keep | None = KEEP
+    if "email" in paths:
+        email = _parse_email(invitation.email, "invitation.email", violations)
+    if "role" in paths:
+        role = _parse_role(invitation.role, "invitation.role", violations)
+    if "expire_time" in paths:
+        now = datetime.now(UTC)
+        expire_time = _parse_expire_time(invitation, "invitation.expire_time", violations, now)
+    if "status" in paths:
+        if invitation.status != InvitationStatus.REVOKED.value:
+            violations.add(
+                "invitation.status",
+                "can only be changed to INVITATION_STATUS_REVOKED "
+                "(use AcceptInvitation or DeclineInvitation to answer)",
+            )
+        status = InvitationStatus.REVOKED
+    violations.raise_if_any()
+    return id, InvitationChanges(email=email, role=role, status=status, expire_time=expire_time)
+
+
+def _update_paths(request: pb.UpdateInvitationRequest, violations: Violations) -> list[str]:
+    """The fields an update changes: its mask's paths, or the populated mutable fields."""
+    invitation = request.invitation
+    if not request.HasField("update_mask"):
+        populated = {
+            "email": bool(invitation.email),
+            "role": invitation.role != 0,
+            "expire_time": invitation.HasField("expire_time"),
+            "status": invitation.status != 0,
+        }
+        return [field for field in MUTABLE_FIELDS if populated[field]]
+    paths: list[str] = []
+    for index, path in enumerate(request.update_mask.paths):
+        if path == "*":
+            paths.extend(MUTABLE_FIELDS)
+        elif path in MUTABLE_FIELDS:
+            paths.append(path)
+        elif path in OUTPUT_ONLY_FIELDS:
+            violations.add(f"update_mask.paths[{index}]", f"{path!r} is output only")
+        else:
+            violations.add(
+                f"update_mask.paths[{index}]",
+                f"unknown field {path[:80]!r}; one of {', '.join(MUTABLE_FIELDS)}",
+            )
+    return paths
+
+
+# Page tokens -----------------------------------------------------------------------------------
+# Opaque to clients, but not secret: a token only says where the previous page ended, and holds
+# no authority. The checksum catches tokens edited or truncated in transit, and the filter it
+# carries catches a token reused with a different request; both are INVALID_ARGUMENT.
+
+_TOKEN_VERSION = "1"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _checksum(payload: str) -> str:
+    return hashlib.sha256(f"invitations.v1.page_token:{payload}".encode()).hexdigest()[:16]
+
+
+def encode_page_token(cursor: Cursor, status: InvitationStatus | None) -> str:
+    micros = (cursor.create_time - _EPOCH) // timedelta(microseconds=1)  # exact, unlike floats
+    payload = f"{_TOKEN_VERSION}:{micros}:{cursor.id.hex}:{status.name if status else ''}"
+    raw = f"{payload}:{_checksum(payload)}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_page_token(
+    token: str, status: InvitationStatus | None, violations: Violations
+) -> Cursor | None:
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+        payload, checksum = raw.rsplit(":", 1)
+        version, micros, id_hex, token_status = payload.split(":")
+        if version != _TOKEN_VERSION or checksum != _checksum(payload):
+            raise ValueError("checksum")
+        cursor = Cursor(_EPOCH + timedelta(microseconds=int(micros)), uuid.UUID(hex=id_hex))
+    except (ValueError, UnicodeDecodeError):
+        violations.add("page_token", "is not a next_page_token returned by ListInvitations")
+        return None
+    if token_status != (status.name if status else ""):
+        violations.add("page_token", "was issued for a different status filter")
+        return None
+    return cursor

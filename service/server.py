@@ -1,0 +1,132 @@
+"""Build, start and gracefully stop the grpc.aio server: the whole life of a process.
+
+start   bind the port (a port in use is a start-up error), serve health as NOT_SERVING,
+        wait for the database, start listening for invitation events, then SERVING;
+run     until SIGTERM or SIGINT, while a monitor keeps health in step with the database;
+stop    health NOT_SERVING, watch streams end cleanly, no new RPCs, in-flight RPCs get
+        the grace period to finish, connections close; the process exits 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from contextlib import suppress
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from generated.invitations.v1 import invitations_pb2, invitations_pb2_grpc
+from service.config import Settings
+from service.db.database import Database
+from service.interceptors import RequestInterceptor
+from service.invitations.events import EventHub
+from service.invitations.logic import Invitations
+from service.invitations.servicer import InvitationServicer
+
+logger = logging.getLogger("service.server")
+
+SERVICE_NAMES = (invitations_pb2.DESCRIPTOR.services_by_name["InvitationService"].full_name,)
+HEALTH_CHECK_SECONDS = 2.0
+
+
+class StartupError(Exception):
+    """The server cannot start (the port is taken, ...); the message says why."""
+
+
+class Server:
+    def __init__(self, settings: Settings, database_url: str) -> None:
+        self.settings = settings
+        self.database = Database(database_url, pool_size=settings.database_pool_size)
+        listen_url = self.database.engine.url.set(drivername="postgresql")
+        self.events = EventHub(listen_url.render_as_string(hide_password=False))
+        self.health = health.aio.HealthServicer()
+        self.stopping = asyncio.Event()
+        self.port = 0
+        self._monitor: asyncio.Task[None] | None = None
+        self.grpc = grpc.aio.server(
+            interceptors=[RequestInterceptor(settings.default_rpc_timeout_seconds)],
+            options=[
+                # grpc sets SO_REUSEPORT by default: a second server on a taken port would start
+                # silently and share the traffic. Off, binding a taken port fails loudly.
+                ("grpc.so_reuseport", 0),
+                ("grpc.max_receive_message_length", settings.max_receive_message_bytes),
+                ("grpc.max_send_message_length", settings.max_send_message_bytes),
+            ],
+        )
+        invitations_pb2_grpc.add_InvitationServiceServicer_to_server(
+            InvitationServicer(Invitations(self.database), self.events), self.grpc
+        )
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.grpc)
+        if settings.reflection:
+            names = (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME)
+            reflection.enable_server_reflection(names, self.grpc)
+
+    async def _set_health(self, serving: bool) -> None:
+        status = (
+            health_pb2.HealthCheckResponse.SERVING
+            if serving
+            else health_pb2.HealthCheckResponse.NOT_SERVING
+        )
+        for name in ("", *SERVICE_NAMES):
+            await self.health.set(name, status)
+
+    async def start(self) -> None:
+        try:
+            self.port = self.grpc.add_insecure_port(self.settings.address)
+        except RuntimeError as error:
+            raise StartupError(
+                f"cannot listen on {self.settings.address}: the port is in use or the address "
+                f"is not this machine's ({error})"
+            ) from None
+        await self._set_health(False)
+        await self.grpc.start()
+        logger.info(
+            "listening", extra={"fields": {"address": self.settings.host, "port": self.port}}
+        )
+        while not await self.database.ping():
+            if self.stopping.is_set():
+                return
+            logger.warning("waiting for the database")
+            await asyncio.sleep(0.5)
+        await self.events.start()
+        await self._set_health(True)
+        self._monitor = asyncio.create_task(self._watch_database(), name="health-monitor")
+        logger.info("serving", extra={"fields": {"port": self.port}})
+
+    async def _watch_database(self) -> None:
+        """Keep health in step with the database: NOT_SERVING while it does not answer."""
+        serving = True
+        while True:
+            await asyncio.sleep(HEALTH_CHECK_SECONDS)
+            now = await self.database.ping()
+            if now != serving:
+                serving = now
+                logger.warning("database %s", "is back" if now else "does not answer")
+                await self._set_health(now)
+
+    async def stop(self) -> None:
+        grace = self.settings.grace_period_seconds
+        logger.info("shutting down", extra={"fields": {"grace_seconds": grace}})
+        if self._monitor is not None:
+            self._monitor.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._monitor
+        await self.health.enter_graceful_shutdown()
+        await self.events.close()  # ends WatchInvitations streams, so they do not use the grace
+        await self.grpc.stop(grace)
+        await self.database.close()
+        logger.info("stopped")
+
+    async def run(self) -> None:
+        """Start, serve until SIGTERM or SIGINT, stop gracefully."""
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, self.stopping.set)
+        try:
+            await self.start()
+            await self.stopping.wait()
+        finally:
+            await self.stop()
