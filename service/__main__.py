@@ -14,6 +14,8 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from pydantic import ValidationError
+
 from service import log
 from service.config import Settings
 from service.server import Server, StartupError
@@ -66,7 +68,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m service", description=__doc__.split("\n")[0])
     parser.add_argument("command", nargs="?", default="serve", choices=["serve"])
     parser.parse_args(argv)
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        print(f"invalid settings in the environment:\n{error}", file=sys.stderr)
+        return 2
     log.configure(settings.log_level, settings.log_format)
     return serve(settings)
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, PostgresDsn, field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 
 class Settings(BaseSettings):
@@ -39,8 +41,11 @@ class Settings(BaseSettings):
     @classmethod
     def _postgres_only(cls, value: str | None) -> str | None:
         if value is not None:
-            url = PostgresDsn(value)  # raises a clear error for anything that is not PostgreSQL
-            if url.scheme not in ("postgresql", "postgresql+asyncpg"):
+            try:
+                url = make_url(value)
+            except ArgumentError:
+                raise ValueError("is not a database URL") from None
+            if url.drivername not in ("postgresql", "postgresql+asyncpg"):
                 raise ValueError("use a postgresql:// or postgresql+asyncpg:// URL")
         return value
 

@@ -1,6 +1,10 @@
-"""Test-session set-up shared by every suite."""
+"""Test-session set-up shared by every suite: generated code, and a real PostgreSQL."""
 
 from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Iterator
 
 import pytest
 
@@ -13,3 +17,37 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         codegen.generate(codegen.ROOT / "protos", codegen.ROOT / "generated")
     except codegen.CodegenError as error:
         pytest.exit(f"make generate failed:\n{error}", returncode=1)
+
+
+async def _reset_schema(url: str) -> None:
+    from sqlalchemy import text
+
+    from service.db.base import Base
+    from service.db.database import Database
+    from service.invitations import models  # noqa: F401  (registers the table)
+
+    database = Database(url, pool_size=1)
+    async with database.engine.begin() as connection:
+        await connection.execute(text("DROP SCHEMA public CASCADE"))
+        await connection.execute(text("CREATE SCHEMA public"))
+        await connection.run_sync(Base.metadata.create_all)
+    await database.close()
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    """A real PostgreSQL database for this test run, emptied and given the schema at the start.
+
+    TEST_DATABASE_URL points the suite at a server of your own; otherwise the local development
+    PostgreSQL (service/db/local.py) serves a database of its own, `service_test`.
+    """
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        asyncio.run(_reset_schema(url))
+        yield url
+        return
+    from service.db.local import local_postgres
+
+    with local_postgres("service_test") as url:
+        asyncio.run(_reset_schema(url))
+        yield url
