@@ -15,6 +15,7 @@ them every few seconds, and their lines would drown the log.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
@@ -92,6 +93,23 @@ def _rich_status(error: ServiceError) -> bytes | None:
 class RequestInterceptor(grpc.aio.ServerInterceptor):
     def __init__(self, default_timeout: float) -> None:
         self.default_timeout = default_timeout
+        # RPCs of our services under way; shutdown waits for this to reach zero (server.py).
+        self.in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def _begin(self) -> None:
+        self.in_flight += 1
+        self._idle.clear()
+
+    def _end(self) -> None:
+        self.in_flight -= 1
+        if not self.in_flight:
+            self._idle.set()
+
+    async def wait_idle(self) -> None:
+        """Until no RPC of our services is under way."""
+        await self._idle.wait()
 
     async def intercept_service(
         self,
@@ -122,6 +140,7 @@ class RequestInterceptor(grpc.aio.ServerInterceptor):
 
     def _unary(self, method: str, behavior: Unary) -> Unary:
         async def unary(request: Any, context: Context) -> Any:
+            self._begin()
             started = time.perf_counter()
             request_id = _request_id(context)
             code = grpc.StatusCode.OK
@@ -137,6 +156,7 @@ class RequestInterceptor(grpc.aio.ServerInterceptor):
                 code = grpc.StatusCode.CANCELLED
                 raise
             finally:
+                self._end()
                 if code is grpc.StatusCode.OK:
                     context.set_trailing_metadata(((REQUEST_ID, request_id),))
                 self._log(method, code, started, request_id)
@@ -145,6 +165,7 @@ class RequestInterceptor(grpc.aio.ServerInterceptor):
 
     def _server_streaming(self, method: str, behavior: ServerStreaming) -> ServerStreaming:
         async def server_streaming(request: Any, context: Context) -> AsyncIterator[Any]:
+            self._begin()
             started = time.perf_counter()
             request_id = _request_id(context)
             code = grpc.StatusCode.OK
@@ -161,6 +182,7 @@ class RequestInterceptor(grpc.aio.ServerInterceptor):
                 code = grpc.StatusCode.CANCELLED
                 raise
             finally:
+                self._end()
                 if code is grpc.StatusCode.OK:
                     context.set_trailing_metadata(((REQUEST_ID, request_id),))
                 self._log(method, code, started, request_id)

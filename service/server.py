@@ -46,8 +46,9 @@ class Server:
         self.stopping = asyncio.Event()
         self.port = 0
         self._monitor: asyncio.Task[None] | None = None
+        self.interceptor = RequestInterceptor(settings.default_rpc_timeout_seconds)
         self.grpc = grpc.aio.server(
-            interceptors=[RequestInterceptor(settings.default_rpc_timeout_seconds)],
+            interceptors=[self.interceptor],
             options=[
                 # grpc sets SO_REUSEPORT by default: a second server on a taken port would start
                 # silently and share the traffic. Off, binding a taken port fails loudly.
@@ -116,7 +117,14 @@ class Server:
                 await self._monitor
         await self.health.enter_graceful_shutdown()
         await self.events.close()  # ends WatchInvitations streams, so they do not use the grace
-        await self.grpc.stop(grace)
+        # No new RPCs from here; the ones under way get the grace period...
+        stopping = asyncio.create_task(self.grpc.stop(grace))
+        # ...but once ours are done, nothing is worth waiting for: health Watch and reflection
+        # streams never end by themselves, and would hold the process for the whole grace.
+        with suppress(TimeoutError):
+            await asyncio.wait_for(self.interceptor.wait_idle(), grace)
+        await self.grpc.stop(None)
+        await stopping
         await self.database.close()
         logger.info("stopped")
 

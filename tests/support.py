@@ -73,6 +73,12 @@ class ServerProcess:
     def target(self) -> str:
         return f"127.0.0.1:{self.port}"
 
+    def stop_cleanly(self) -> None:
+        """SIGTERM, and the process must shut down gracefully with exit code 0."""
+        code = self.stop()
+        assert code == 0, f"exit code {code}; last logs: {self.logs[-8:]}"
+        assert self.logs[-1].get("message") == "stopped", self.logs[-8:]
+
     def stop(self, signum: int = signal.SIGTERM, timeout: float = 30.0) -> int:
         if self.process.poll() is None:
             self.process.send_signal(signum)

@@ -15,7 +15,7 @@ from tests.support import ServerProcess
 def server(database_url: str) -> Iterator[ServerProcess]:
     server = ServerProcess(database_url).start()
     yield server
-    assert server.stop() == 0
+    server.stop_cleanly()
 
 
 @pytest.fixture
