@@ -28,26 +28,14 @@ def database_url(settings: Settings) -> Iterator[str]:
     if settings.database_url is not None:
         yield settings.async_database_url
         return
-    from service.db.local import LocalDatabaseError, local_postgres
+    from service.db.local import LocalDatabaseError, development_database
 
     try:
-        with local_postgres("service") as url:
+        with development_database() as url:
             logger.info("DATABASE_URL is not set: using the local development database")
-            asyncio.run(_create_tables(url))
             yield url
     except LocalDatabaseError as error:
         raise StartupError(str(error)) from None
-
-
-async def _create_tables(url: str) -> None:
-    from service.db.base import Base
-    from service.db.database import Database
-    from service.invitations import models  # noqa: F401  (registers the table)
-
-    database = Database(url, pool_size=1)
-    async with database.engine.begin() as connection:
-        await connection.run_sync(Base.metadata.create_all)
-    await database.close()
 
 
 async def _serve(settings: Settings, url: str) -> None:

@@ -14,6 +14,7 @@ The dev server is `python -m service` once service/__main__.py exists, or `--ser
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shlex
 import signal
@@ -42,17 +43,35 @@ def _log(message: str) -> None:
 
 
 class DevServer:
-    """The dev server as a child process: started, stopped gracefully, restarted."""
+    """The dev server as a child process: started, stopped gracefully, restarted.
 
-    def __init__(self, command: Sequence[str]) -> None:
+    With `spare`, a next process is always waiting with its imports done (tools/spare.py), and
+    a restart only has to stop the old one and wake the spare.
+    """
+
+    def __init__(
+        self, command: Sequence[str], env: dict[str, str] | None = None, *, spare: bool = False
+    ) -> None:
         self.command = list(command)
+        self.env = env
+        self.use_spare = spare
         self.process: subprocess.Popen[bytes] | None = None
+        self.spare: subprocess.Popen[bytes] | None = None
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        stdin = subprocess.PIPE if self.use_spare else None
+        return subprocess.Popen(self.command, cwd=ROOT, env=self.env, stdin=stdin)
 
     def start(self) -> None:
-        self.process = subprocess.Popen(self.command, cwd=ROOT)
+        process = self.spare or self._spawn()
+        if self.use_spare and process.stdin is not None:
+            process.stdin.write(b"go\n")
+            process.stdin.flush()
+        self.process = process
+        self.spare = self._spawn() if self.use_spare else None
 
-    def stop(self) -> None:
-        process, self.process = self.process, None
+    @staticmethod
+    def _stop(process: subprocess.Popen[bytes] | None) -> None:
         if process is None or process.poll() is not None:
             return
         process.send_signal(signal.SIGTERM)
@@ -61,6 +80,18 @@ class DevServer:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+    def stop(self) -> None:
+        process, self.process = self.process, None
+        self._stop(process)
+
+    def close(self) -> None:
+        """Stop the server and the waiting spare."""
+        self.stop()
+        spare, self.spare = self.spare, None
+        if spare is not None and spare.stdin is not None:
+            spare.stdin.close()  # it exits when stdin closes
+            self._stop(spare)
 
     def restart(self) -> None:
         self.stop()
@@ -127,8 +158,9 @@ def run_cycle(
 
 
 def default_server_command() -> list[str] | None:
+    """A spare-process launcher for `python -m service`, once the service exists."""
     if (ROOT / "service" / "__main__.py").exists():
-        return [sys.executable, "-m", "service"]
+        return [sys.executable, "-m", "tools.spare"]
     return None
 
 
@@ -143,7 +175,22 @@ def main(argv: list[str] | None = None) -> int:
 
     protos_dir, out_dir = args.protos.resolve(), args.out.resolve()
     command = shlex.split(args.server) if args.server else default_server_command()
-    server = DevServer(command) if command and not args.no_server else None
+    with contextlib.ExitStack() as stack:
+        env = None
+        if command and not args.no_server and "DATABASE_URL" not in os.environ:
+            # Hold the local PostgreSQL here, for the whole session: a restarted server then
+            # connects to it at once instead of starting and stopping it every time.
+            from service.db.local import development_database
+
+            env = {**os.environ, "DATABASE_URL": stack.enter_context(development_database())}
+        spare = not args.server  # the spare protocol is tools/spare.py's, not any command's
+        server = DevServer(command, env, spare=spare) if command and not args.no_server else None
+        return _watch(args, protos_dir, out_dir, server)
+
+
+def _watch(
+    args: argparse.Namespace, protos_dir: Path, out_dir: Path, server: DevServer | None
+) -> int:
     service_dir = args.service.resolve() if server and args.service.is_dir() else None
 
     stop = threading.Event()
@@ -174,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
                 run_cycle(_describe(changed), regenerate, protos_dir, out_dir, server)
     finally:
         if server is not None:
-            server.stop()
+            server.close()
     _log("stopped")
     return 0
 

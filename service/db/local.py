@@ -15,6 +15,7 @@ the data folder and the binaries for that user.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import warnings
 from collections.abc import Iterator
@@ -60,3 +61,23 @@ def local_postgres(database: str, data_dir: Path = DATA_DIR) -> Iterator[str]:
         if "(1 row)" not in exists:
             server.psql(f'CREATE DATABASE "{database}";')
         yield f"postgresql+asyncpg://postgres@/{database}?host={quote(str(info.socket_dir))}"
+
+
+@contextmanager
+def development_database() -> Iterator[str]:
+    """The local PostgreSQL's `service` database with the schema in place: what `make run`,
+    `make watch` and `python -m service` use when DATABASE_URL is unset."""
+    with local_postgres("service") as url:
+        asyncio.run(_create_schema(url))
+        yield url
+
+
+async def _create_schema(url: str) -> None:
+    from service.db.base import Base
+    from service.db.database import Database
+    from service.invitations import models  # noqa: F401  (registers the table)
+
+    database = Database(url, pool_size=1)
+    async with database.engine.begin() as connection:
+        await connection.run_sync(Base.metadata.create_all)
+    await database.close()

@@ -4,33 +4,32 @@ from __future__ import annotations
 
 import os
 import queue
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
 from tests.tools.conftest import ROOT, Project
+from tools import probe
 
 INVITATIONS = "invitations/v1/invitations.proto"
 
 
 class Watcher:
-    def __init__(self, project: Project) -> None:
+    """`python -m tools.watch` with its output read line by line."""
+
+    def __init__(self, cwd: Path, *args: str, **env: str) -> None:
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "tools.watch",
-                "--no-server",
-                "--protos=protos",
-                "--out=generated",
-            ],
-            cwd=project.root,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            [sys.executable, "-m", "tools.watch", *args],
+            cwd=cwd,
+            env={**os.environ, "PYTHONPATH": str(ROOT), **env},
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -59,7 +58,7 @@ class Watcher:
 
 @pytest.fixture
 def watcher(project: Project) -> Iterator[Watcher]:
-    watcher = Watcher(project)
+    watcher = Watcher(project.root, "--no-server", "--protos=protos", "--out=generated")
     try:
         yield watcher
     finally:
@@ -116,3 +115,42 @@ def test_ignores_files_that_are_not_protos(project: Project, watcher: Watcher) -
 
     assert len(lines) == 1  # one cycle, for the proto only
     assert "invitations.proto" in lines[0]
+
+
+def test_restarts_the_dev_server_with_the_new_api(tmp_path: Path, database_url: str) -> None:
+    """`make watch` in a copy of the repository: a proto edit reaches the running server."""
+    copy = tmp_path / "repo"
+    ignore = shutil.ignore_patterns(".venv", ".local", ".git", "*_cache", "__pycache__")
+    shutil.copytree(ROOT, copy, ignore=ignore)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    target = f"127.0.0.1:{port}"
+    watcher = Watcher(copy, PORT=str(port), DATABASE_URL=database_url)
+    try:
+        watcher.wait_for("watching protos, service")
+        wait_until(lambda: probe.serving_with(target, "expire_time"))
+        proto = copy / "protos" / INVITATIONS
+        proto.write_text(
+            proto.read_text().replace(
+                "message Invitation {", "message Invitation {\n  string nickname = 20;"
+            )
+        )
+        watcher.wait_for("server restarted")
+        wait_until(lambda: probe.serving_with(target, "nickname"))
+
+        errors = copy / "service" / "errors.py"
+        errors.write_text(errors.read_text() + "\n")
+        assert "service/errors.py: server restarted" in watcher.wait_for("server restarted")[-1]
+        wait_until(lambda: probe.serving_with(target, "nickname"))
+    finally:
+        watcher.process.send_signal(signal.SIGINT)
+        assert watcher.process.wait(30) == 0
+    assert not probe.serving_with(target, "nickname")  # the server went with the watcher
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)

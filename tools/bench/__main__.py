@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 from tools.bench import codegen
@@ -10,6 +11,7 @@ BENCHMARKS = {"codegen": codegen.main}
 
 
 def main(argv: list[str]) -> int:
+    os.environ.setdefault("GRPC_VERBOSITY", "ERROR")  # no INFO lines from grpc's C core
     names = argv or list(BENCHMARKS)
     unknown = sorted(set(names) - set(BENCHMARKS))
     if unknown:

@@ -1,0 +1,33 @@
+"""Ask a running server whether it serves a given version of the API (for tests and benchmarks)."""
+
+from __future__ import annotations
+
+import grpc
+from grpc_health.v1 import health_pb2
+from grpc_reflection.v1alpha import reflection_pb2
+
+
+def serving_with(target: str, field: str) -> bool:
+    """Whether a server answers at target, SERVING, with `field` in its Invitation message."""
+    with grpc.insecure_channel(target) as channel:
+        try:
+            check = channel.unary_unary(
+                "/grpc.health.v1.Health/Check",
+                request_serializer=health_pb2.HealthCheckRequest.SerializeToString,
+                response_deserializer=health_pb2.HealthCheckResponse.FromString,
+            )
+            if check(health_pb2.HealthCheckRequest(), timeout=0.2).status != 1:
+                return False
+            reflect = channel.stream_stream(
+                "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+                request_serializer=reflection_pb2.ServerReflectionRequest.SerializeToString,
+                response_deserializer=reflection_pb2.ServerReflectionResponse.FromString,
+            )
+            request = reflection_pb2.ServerReflectionRequest(
+                file_containing_symbol="invitations.v1.Invitation"
+            )
+            [answer] = list(reflect(iter([request]), timeout=0.2))
+        except grpc.RpcError:
+            return False
+    protos = answer.file_descriptor_response.file_descriptor_proto
+    return any(field.encode() in proto for proto in protos)
