@@ -8,7 +8,6 @@ serves that; `make run` does exactly this.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import sys
 from collections.abc import Iterator
@@ -18,7 +17,7 @@ from pydantic import ValidationError
 
 from service import log
 from service.config import Settings
-from service.server import Server, StartupError
+from service.server import Server, StartupError, event_loop_runner
 
 logger = logging.getLogger("service")
 
@@ -45,7 +44,7 @@ async def _serve(settings: Settings, url: str) -> None:
 def serve(settings: Settings) -> int:
     try:
         with database_url(settings) as url:
-            asyncio.run(_serve(settings, url))
+            event_loop_runner()(_serve(settings, url))
     except StartupError as error:
         logger.error("cannot start: %s", error)
         return 1

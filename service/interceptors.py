@@ -1,4 +1,4 @@
-"""What happens around every RPC, in one interceptor:
+"""What happens around every RPC of our services, in one interceptor:
 
 - a request id, taken from the `x-request-id` metadata or made up, returned in the trailers;
 - the deadline: the client's, or the server's default for unary calls, set for the database work
@@ -6,21 +6,23 @@
 - error mapping, the only one: a domain error (service/errors.py) becomes its status code, with
   `google.rpc.BadRequest` field violations for InvalidArgument; any other exception becomes
   INTERNAL with a message that only gives the request id, and the traceback goes to the log;
-- one structured log line: method, status code, duration, request id.
+- one access-log line: method, status code, duration, request id (service/log.py AccessLog);
+- a count of RPCs under way, so shutdown knows when the in-flight ones are done.
 
-It is one interceptor, not a chain, because each layer of wrapping costs CPU on every call
-(measured in `make bench`). Health checks and reflection pass through untouched: probes call
-them every few seconds, and their lines would drown the log.
+Applied once per method, when the servicer is registered (`intercepted(server, ...)`), not as a
+`grpc.aio.ServerInterceptor`: grpc.aio runs a ServerInterceptor's pipeline again on every call,
+which alone cost 13% of a bare echo server's throughput here (`make bench`), more than this
+whole interceptor is allowed. Health checks and reflection are registered on the server directly
+and pass untouched: probes call them every few seconds, and their lines would drown the log.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
+import random
 import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, cast
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
 import grpc
 from google.protobuf import any_pb2
@@ -36,13 +38,14 @@ from service.errors import (
     ServiceError,
     Unavailable,
 )
+from service.log import AccessLog
 
 logger = logging.getLogger("service.rpc")
 
 REQUEST_ID = "x-request-id"
 STATUS_DETAILS = "grpc-status-details-bin"
-UNTOUCHED = ("/grpc.health.v1.", "/grpc.reflection.")
 _NO_DEADLINE = 10**8  # seconds: grpc reports "no deadline" as a huge time_remaining()
+_OK = grpc.StatusCode.OK
 
 STATUS_CODES: dict[type[ServiceError], grpc.StatusCode] = {
     InvalidArgument: grpc.StatusCode.INVALID_ARGUMENT,
@@ -53,16 +56,19 @@ STATUS_CODES: dict[type[ServiceError], grpc.StatusCode] = {
     DeadlineExceeded: grpc.StatusCode.DEADLINE_EXCEEDED,
 }
 
-Context = grpc.aio.ServicerContext[Any, Any]
-Unary = Callable[[Any, Context], Awaitable[Any]]
-ServerStreaming = Callable[[Any, Context], AsyncIterator[Any]]
+if TYPE_CHECKING:  # generic only in the type stubs
+    Context: TypeAlias = grpc.aio.ServicerContext[Any, Any]
+    Unary: TypeAlias = Callable[[Any, Context], Awaitable[Any]]
+    ServerStreaming: TypeAlias = Callable[[Any, Context], AsyncIterator[Any]]
+    Handler: TypeAlias = grpc.RpcMethodHandler[Any, Any]
 
 
 def _request_id(context: Context) -> str:
     for key, value in context.invocation_metadata() or ():
         if key == REQUEST_ID and isinstance(value, str) and 0 < len(value) <= 128:
             return value
-    return uuid.uuid4().hex
+    # Not a secret, only unique: 128 random bits without uuid4's system call.
+    return f"{random.getrandbits(128):032x}"
 
 
 def _remaining(context: Context, default: float | None) -> float | None:
@@ -90,38 +96,15 @@ def _rich_status(error: ServiceError) -> bytes | None:
     return bytes(status.SerializeToString())
 
 
-class RequestInterceptor(grpc.aio.ServerInterceptor):
-    def __init__(self, default_timeout: float) -> None:
+class RequestInterceptor:
+    def __init__(self, default_timeout: float, access_log: AccessLog) -> None:
         self.default_timeout = default_timeout
+        self.access_log = access_log
         # RPCs of our services under way; shutdown waits for this to reach zero (server.py).
         self.in_flight = 0
-        self._idle = asyncio.Event()
-        self._idle.set()
 
-    def _begin(self) -> None:
-        self.in_flight += 1
-        self._idle.clear()
-
-    def _end(self) -> None:
-        self.in_flight -= 1
-        if not self.in_flight:
-            self._idle.set()
-
-    async def wait_idle(self) -> None:
-        """Until no RPC of our services is under way."""
-        await self._idle.wait()
-
-    async def intercept_service(
-        self,
-        continuation: Callable[
-            [grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any] | None]
-        ],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler[Any, Any] | None:
-        handler = await continuation(handler_call_details)
-        method = handler_call_details.method
-        if handler is None or method.startswith(UNTOUCHED):
-            return handler
+    def wrap(self, method: str, handler: Handler) -> Handler:
+        """The same method handler, with this interceptor around its behavior."""
         # types-grpcio types the behaviors as plain functions; on a grpc.aio server they are
         # coroutine functions and async generators.
         if handler.unary_unary is not None:
@@ -140,64 +123,62 @@ class RequestInterceptor(grpc.aio.ServerInterceptor):
 
     def _unary(self, method: str, behavior: Unary) -> Unary:
         async def unary(request: Any, context: Context) -> Any:
-            self._begin()
             started = time.perf_counter()
+            self.in_flight += 1
             request_id = _request_id(context)
-            code = grpc.StatusCode.OK
+            code: grpc.StatusCode | None = _OK
             try:
                 with deadline.within(_remaining(context, self.default_timeout)):
                     return await behavior(request, context)
             except Exception as error:
-                code = await self._fail(error, context, method, request_id)
-                if isinstance(error, grpc.aio.AbortError):
-                    raise
+                code = self._fail(error, context, method, request_id)
+                if code is None:
+                    raise  # the handler aborted by itself: grpc already has the status
                 return None  # the status set by _fail goes out with no response message
             except BaseException:
                 code = grpc.StatusCode.CANCELLED
                 raise
             finally:
-                self._end()
-                if code is grpc.StatusCode.OK:
+                self.in_flight -= 1
+                if code is _OK:
                     context.set_trailing_metadata(((REQUEST_ID, request_id),))
-                self._log(method, code, started, request_id)
+                self.access_log.record(method, code or context.code(), started, request_id)
 
         return unary
 
     def _server_streaming(self, method: str, behavior: ServerStreaming) -> ServerStreaming:
         async def server_streaming(request: Any, context: Context) -> AsyncIterator[Any]:
-            self._begin()
             started = time.perf_counter()
+            self.in_flight += 1
             request_id = _request_id(context)
-            code = grpc.StatusCode.OK
+            code: grpc.StatusCode | None = _OK
             try:
                 # A stream lives as long as the client wants: only its own deadline applies.
                 with deadline.within(_remaining(context, None)):
                     async for response in behavior(request, context):
                         yield response
             except Exception as error:
-                code = await self._fail(error, context, method, request_id)
-                if isinstance(error, grpc.aio.AbortError):
+                code = self._fail(error, context, method, request_id)
+                if code is None:
                     raise
             except BaseException:
                 code = grpc.StatusCode.CANCELLED
                 raise
             finally:
-                self._end()
-                if code is grpc.StatusCode.OK:
+                self.in_flight -= 1
+                if code is _OK:
                     context.set_trailing_metadata(((REQUEST_ID, request_id),))
-                self._log(method, code, started, request_id)
+                self.access_log.record(method, code or context.code(), started, request_id)
 
         return server_streaming
 
     @staticmethod
-    async def _fail(
-        error: BaseException, context: Context, method: str, request_id: str
-    ) -> grpc.StatusCode:
-        """Set the RPC's status for an exception; return the code to log. The caller re-raises."""
-        if isinstance(error, grpc.aio.AbortError):  # the handler aborted by itself
-            return context.code()
-        if not isinstance(error, Exception):  # cancelled by the client or by shutdown
-            return grpc.StatusCode.CANCELLED
+    def _fail(
+        error: Exception, context: Context, method: str, request_id: str
+    ) -> grpc.StatusCode | None:
+        """Set the RPC's status for an exception and return its code (None: already aborted)."""
+        if isinstance(error, grpc.aio.AbortError):
+            return None
         trailers: tuple[tuple[str, str | bytes], ...] = ((REQUEST_ID, request_id),)
         if isinstance(error, ServiceError):
             code = STATUS_CODES.get(type(error), grpc.StatusCode.INTERNAL)
@@ -218,13 +199,38 @@ class RequestInterceptor(grpc.aio.ServerInterceptor):
         context.set_trailing_metadata(trailers)
         return code
 
-    @staticmethod
-    def _log(method: str, code: grpc.StatusCode, started: float, request_id: str) -> None:
-        if logger.isEnabledFor(logging.INFO):
-            fields = {
-                "method": method,
-                "code": code.name,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 3),
-                "request_id": request_id,
-            }
-            logger.info("rpc", extra={"fields": fields})
+
+class _InterceptedGenericHandler(grpc.GenericRpcHandler):
+    """A generic handler whose method handlers are wrapped, each once, on first use."""
+
+    def __init__(self, inner: grpc.GenericRpcHandler, interceptor: RequestInterceptor) -> None:
+        self.inner = inner
+        self.interceptor = interceptor
+        self.wrapped: dict[str, Handler | None] = {}
+
+    def service(self, handler_call_details: grpc.HandlerCallDetails) -> Handler | None:
+        method = handler_call_details.method
+        if method not in self.wrapped:
+            handler = self.inner.service(handler_call_details)
+            self.wrapped[method] = handler and self.interceptor.wrap(method, handler)
+        return self.wrapped[method]
+
+
+class intercepted:  # noqa: N801  (used like a function: `add_X_to_server(s, intercepted(...))`)
+    """Stands in for the server in a generated `add_XServicer_to_server` call, and hands the
+    server every method handler with the interceptor around it."""
+
+    def __init__(self, server: grpc.aio.Server, interceptor: RequestInterceptor) -> None:
+        self.server = server
+        self.interceptor = interceptor
+
+    def add_generic_rpc_handlers(self, handlers: Sequence[grpc.GenericRpcHandler]) -> None:
+        self.server.add_generic_rpc_handlers(
+            tuple(_InterceptedGenericHandler(h, self.interceptor) for h in handlers)
+        )
+
+    def add_registered_method_handlers(self, service: str, handlers: dict[str, Handler]) -> None:
+        wrap = self.interceptor.wrap
+        self.server.add_registered_method_handlers(
+            service, {name: wrap(f"/{service}/{name}", h) for name, h in handlers.items()}
+        )

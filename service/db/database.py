@@ -1,14 +1,16 @@
-"""The engine, and the one way to touch the database: a transaction per RPC.
+"""The connection pool, and the one way to use it during an RPC.
 
-    async with database.transaction() as connection:
-        ...  # SQLAlchemy Core statements; committed on exit, rolled back on any exception
+    async with database.connection() as connection:    # one statement: its own transaction
+        invitation = await GET.one(connection, id=id)
+    async with database.transaction() as connection:   # several statements, all or nothing
+        ...
 
-The transaction is bounded by the RPC's deadline (service/deadline.py), so the database work of
-an RPC never outlives the client's wait, and database outages become Unavailable, not INTERNAL.
-
-Storage uses SQLAlchemy Core on an AsyncConnection rather than the ORM session: the same typed
-models and statements, without the identity map and unit-of-work bookkeeping that cost more
-CPU per request than PostgreSQL does (see README, Benchmarks).
+Every storage write of this template is a single statement (the change and its notification
+together, see invitations/storage.py), so most RPCs need no explicit transaction: PostgreSQL
+runs each statement atomically, and skipping BEGIN and COMMIT saves two round trips a call.
+Both are bounded by the RPC's deadline (service/deadline.py), so the database work of an RPC
+never outlives the client's wait (asyncpg cancels the query on the server), and a database that
+cannot be reached becomes Unavailable, not INTERNAL.
 """
 
 from __future__ import annotations
@@ -16,44 +18,75 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import exc, text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+import asyncpg
 
 from service import deadline
+
+if TYPE_CHECKING:
+    from service.db.statements import Connection
 from service.errors import DeadlineExceeded, Unavailable
+
+# What a database that is down, restarting or out of connections looks like from asyncpg.
+CONNECTION_ERRORS = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncpg.TooManyConnectionsError,
+)
+
+
+def asyncpg_dsn(url: str) -> str:
+    """A SQLAlchemy URL (postgresql+asyncpg://...) as the DSN asyncpg takes."""
+    scheme, rest = url.split("://", 1)
+    return f"postgresql://{rest}" if scheme.startswith("postgresql") else url
 
 
 class Database:
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
-        self.url = url
-        self.engine: AsyncEngine = create_async_engine(
-            url, pool_size=pool_size, max_overflow=0, pool_recycle=3600
-        )
+        self.dsn = asyncpg_dsn(url)
+        self.pool_size = pool_size
+        self._pool: asyncpg.Pool[Any] | None = None
+
+    async def _get_pool(self) -> asyncpg.Pool[Any]:
+        if self._pool is None:
+            # min_size=0: no connection is made until one is needed, so a server can start
+            # (and report NOT_SERVING) while the database is still down.
+            self._pool = await asyncpg.create_pool(self.dsn, min_size=0, max_size=self.pool_size)
+        return self._pool
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncConnection]:
-        """One transaction, committed if the block succeeds, within the RPC's deadline."""
+    async def connection(self) -> AsyncIterator[Connection]:
+        """A pooled connection for the rest of the RPC's deadline."""
         try:
-            async with asyncio.timeout_at(deadline.current()), self.engine.begin() as connection:
-                yield connection
+            async with asyncio.timeout_at(deadline.current()):
+                pool = await self._get_pool()
+                async with pool.acquire() as connection:
+                    yield connection
         except TimeoutError:
             raise DeadlineExceeded("the deadline passed before the database answered") from None
-        except (OSError, exc.InterfaceError, exc.OperationalError) as error:
+        except CONNECTION_ERRORS as error:
             raise Unavailable("the database is unavailable; retry later") from error
-        except exc.DBAPIError as error:
-            if error.connection_invalidated:
-                raise Unavailable("the database connection was lost; retry") from error
-            raise
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Connection]:
+        """A connection in a transaction: committed if the block succeeds, else rolled back."""
+        async with self.connection() as connection, connection.transaction():
+            yield connection
 
     async def ping(self) -> bool:
         """Whether the database answers a trivial query now."""
         try:
-            async with asyncio.timeout(2), self.engine.connect() as connection:
-                await connection.execute(text("SELECT 1"))
-        except (TimeoutError, OSError, exc.SQLAlchemyError):
+            async with asyncio.timeout(2):
+                pool = await self._get_pool()
+                await pool.fetchval("SELECT 1")
+        except (TimeoutError, *CONNECTION_ERRORS, asyncpg.PostgresError):
             return False
         return True
 
     async def close(self) -> None:
-        await self.engine.dispose()
+        if self._pool is not None:
+            await self._pool.close()

@@ -24,6 +24,8 @@ from pathlib import Path
 from types import ModuleType
 from urllib.parse import quote
 
+from service.db.schema import create_schema
+
 ROOT = Path(__file__).resolve().parents[2]
 DATA_DIR = ROOT / ".local" / "postgres"
 
@@ -68,16 +70,5 @@ def development_database() -> Iterator[str]:
     """The local PostgreSQL's `service` database with the schema in place: what `make run`,
     `make watch` and `python -m service` use when DATABASE_URL is unset."""
     with local_postgres("service") as url:
-        asyncio.run(_create_schema(url))
+        asyncio.run(create_schema(url))
         yield url
-
-
-async def _create_schema(url: str) -> None:
-    from service.db.base import Base
-    from service.db.database import Database
-    from service.invitations import models  # noqa: F401  (registers the table)
-
-    database = Database(url, pool_size=1)
-    async with database.engine.begin() as connection:
-        await connection.run_sync(Base.metadata.create_all)
-    await database.close()

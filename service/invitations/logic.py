@@ -1,4 +1,4 @@
-"""The rules of invitations: one method per use case, one transaction each.
+"""The rules of invitations: one method per use case, one connection each.
 
 Requests arrive here already parsed and validated (convert.py), so this code speaks only domain
 types, raises domain errors (service/errors.py) and leaves SQL to storage.py.
@@ -7,8 +7,7 @@ types, raises domain errors (service/errors.py) and leaves SQL to storage.py.
 from __future__ import annotations
 
 import uuid
-
-from sqlalchemy.ext.asyncio import AsyncConnection
+from typing import TYPE_CHECKING
 
 from generated.invitations.v1.invitations_enums import InvitationStatus
 from service.db.database import Database
@@ -23,6 +22,9 @@ from service.invitations.domain import (
     Page,
 )
 
+if TYPE_CHECKING:
+    from service.db.statements import Connection
+
 
 def _name(id: uuid.UUID) -> str:
     return f"invitations/{id}"
@@ -33,11 +35,11 @@ class Invitations:
         self.database = database
 
     async def create(self, new: NewInvitation) -> Invitation:
-        async with self.database.transaction() as connection:
+        async with self.database.connection() as connection:
             return await storage.insert_invitation(connection, new)
 
     async def get(self, id: uuid.UUID) -> Invitation:
-        async with self.database.transaction() as connection:
+        async with self.database.connection() as connection:
             invitation = await storage.get_invitation(connection, id)
         if invitation is None:
             raise NotFound(f"{_name(id)} does not exist")
@@ -46,7 +48,7 @@ class Invitations:
     async def list(
         self, *, status: InvitationStatus | None, after: Cursor | None, page_size: int
     ) -> Page:
-        async with self.database.transaction() as connection:
+        async with self.database.connection() as connection:
             # One row more than asked for says whether there is a next page.
             rows = await storage.list_invitations(
                 connection, status=status, after=after, limit=page_size + 1
@@ -59,7 +61,7 @@ class Invitations:
     async def update(self, id: uuid.UUID, changes: InvitationChanges) -> Invitation:
         """Change fields; a status change (only to REVOKED) is only legal from PENDING."""
         revoking = changes.status is not KEEP
-        async with self.database.transaction() as connection:
+        async with self.database.connection() as connection:
             updated = await storage.update_invitation(
                 connection, id, changes, only_from=InvitationStatus.PENDING if revoking else None
             )
@@ -69,7 +71,7 @@ class Invitations:
         return updated
 
     async def delete(self, id: uuid.UUID) -> None:
-        async with self.database.transaction() as connection:
+        async with self.database.connection() as connection:
             deleted = await storage.delete_invitation(connection, id)
         if deleted is None:
             raise NotFound(f"{_name(id)} does not exist")
@@ -82,7 +84,7 @@ class Invitations:
 
     async def _answer(self, id: uuid.UUID, status: InvitationStatus, verb: str) -> Invitation:
         """PENDING -> status, atomically: of two concurrent answers exactly one wins."""
-        async with self.database.transaction() as connection:
+        async with self.database.connection() as connection:
             answered = await storage.update_invitation(
                 connection,
                 id,
@@ -96,7 +98,7 @@ class Invitations:
         return answered
 
     @staticmethod
-    async def _explain(connection: AsyncConnection, id: uuid.UUID, verb: str) -> None:
+    async def _explain(connection: Connection, id: uuid.UUID, verb: str) -> None:
         """Raise the error that says why a conditional update changed no row."""
         current = await storage.get_invitation(connection, id)
         if current is None:

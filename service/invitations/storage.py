@@ -1,38 +1,43 @@
 """Every SQL statement of the invitations resource, and nothing else.
 
-Statements are SQLAlchemy Core on the typed model's columns, executed on the RPC's connection.
-Each write returns the changed row and, in the same statement, publishes it with pg_notify, so
-watchers on every replica hear of exactly the writes that commit, with no extra round trip.
+Statements are SQLAlchemy Core on the typed model's columns, compiled once into Queries that run
+on asyncpg (service/db/statements.py says why). Each write returns the changed row and, in the
+same statement, publishes it with pg_notify, so watchers on every replica hear of exactly the
+writes that commit, and a write is one round trip and atomic without an explicit transaction.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import asyncpg
 from sqlalchemy import (
     CTE,
+    BindParameter,
     ColumnElement,
     Delete,
     Insert,
-    Select,
+    Integer,
     Text,
     Update,
     and_,
+    bindparam,
     delete,
-    exc,
     func,
     insert,
-    literal,
+    literal_column,
     or_,
     select,
     update,
 )
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from generated.invitations.v1.invitations_enums import InvitationEventKind, InvitationStatus, Role
+from service.db.statements import AnySelect, Query
 from service.errors import AlreadyExists
 from service.invitations.domain import (
     KEEP,
@@ -44,9 +49,13 @@ from service.invitations.domain import (
 )
 from service.invitations.models import Invitation as Table
 
+if TYPE_CHECKING:
+    from service.db.statements import Connection
+
 # The NOTIFY channel every replica listens on (service/invitations/events.py).
 CHANNEL = "invitations"
 PENDING_EMAIL_INDEX = "uq_invitations_pending_email"
+MUTABLE = ("email", "role", "status", "expire_time")
 
 COLUMNS = (
     Table.id,
@@ -59,72 +68,115 @@ COLUMNS = (
 )
 
 
-def _published(statement: Insert | Update | Delete, kind: InvitationEventKind) -> Select[Any]:
+def _invitation(row: Sequence[Any]) -> Invitation:
+    return Invitation(*row[: len(COLUMNS)])
+
+
+def _published(statement: Insert | Update | Delete, kind: InvitationEventKind) -> AnySelect:
     """`statement ... RETURNING *`, with the rows also sent to CHANNEL as JSON events."""
     changed: CTE = statement.returning(*COLUMNS).cte("changed")
+    # Constants are rendered into the SQL, so each statement has only its data as parameters.
     payload = func.json_build_object(
-        literal("kind"),
-        literal(kind.name),
-        literal("invitation"),
+        literal_column("'kind'"),
+        literal_column(f"'{kind.name}'"),
+        literal_column("'invitation'"),
         func.row_to_json(changed.table_valued()),
     )
-    return select(*changed.c, func.pg_notify(CHANNEL, payload.cast(Text)))
+    return select(*changed.c, func.pg_notify(literal_column(f"'{CHANNEL}'"), payload.cast(Text)))
 
 
-async def _one(connection: AsyncConnection, statement: Select[Any]) -> Invitation | None:
-    row = (await connection.execute(statement)).first()
-    return None if row is None else Invitation(*row[: len(COLUMNS)])
+GET = Query(select(*COLUMNS).where(Table.id == bindparam("id")), _invitation)
+INSERT = Query(
+    _published(
+        insert(Table).values({name: bindparam(name) for name in ("id", *MUTABLE)}),
+        InvitationEventKind.CREATED,
+    ),
+    _invitation,
+)
+DELETE = Query(
+    _published(delete(Table).where(Table.id == bindparam("id")), InvitationEventKind.DELETED),
+    _invitation,
+)
 
 
-async def insert_invitation(connection: AsyncConnection, new: NewInvitation) -> Invitation:
-    statement = insert(Table).values(
-        id=uuid.uuid4(),
-        email=new.email,
-        role=new.role,
-        status=InvitationStatus.PENDING,
-        expire_time=new.expire_time,
+@functools.cache
+def _list_query(by_status: bool, after_cursor: bool) -> Query[Invitation]:
+    conditions: list[ColumnElement[bool]] = []
+    if by_status:
+        conditions.append(Table.status == bindparam("status"))
+    if after_cursor:
+        after_time: BindParameter[Any] = bindparam("after_time")
+        after_id: BindParameter[Any] = bindparam("after_id")
+        conditions.append(
+            or_(
+                Table.create_time > after_time,
+                and_(Table.create_time == after_time, Table.id > after_id),
+            )
+        )
+    statement = (
+        select(*COLUMNS)
+        .where(*conditions)
+        .order_by(Table.create_time, Table.id)
+        .limit(bindparam("limit", type_=Integer))
     )
+    return Query(statement, _invitation)
+
+
+@functools.cache
+def _update_query(
+    fields: tuple[str, ...], only_from: bool, only_unexpired: bool
+) -> Query[Invitation]:
+    values: dict[str, Any] = {"update_time": func.now()}
+    values.update({field: bindparam(f"set_{field}") for field in fields})
+    statement = update(Table).where(Table.id == bindparam("id")).values(values)
+    if only_from:
+        statement = statement.where(Table.status == bindparam("only_from"))
+    if only_unexpired:
+        statement = statement.where(
+            or_(Table.expire_time.is_(None), Table.expire_time > func.now())
+        )
+    return Query(_published(statement, InvitationEventKind.UPDATED), _invitation)
+
+
+async def insert_invitation(connection: Connection, new: NewInvitation) -> Invitation:
     try:
-        created = await _one(connection, _published(statement, InvitationEventKind.CREATED))
-    except exc.IntegrityError as error:
-        if PENDING_EMAIL_INDEX in str(error.orig):
+        created = await INSERT.one(
+            connection,
+            id=uuid.uuid4(),
+            email=new.email,
+            role=new.role,
+            status=InvitationStatus.PENDING,
+            expire_time=new.expire_time,
+        )
+    except asyncpg.UniqueViolationError as error:
+        if error.constraint_name == PENDING_EMAIL_INDEX:
             raise AlreadyExists(f"{new.email} already has a pending invitation") from None
         raise
     assert created is not None  # INSERT ... RETURNING returns the row it inserted
     return created
 
 
-async def get_invitation(connection: AsyncConnection, id: uuid.UUID) -> Invitation | None:
-    row = (await connection.execute(select(*COLUMNS).where(Table.id == id))).first()
-    return None if row is None else Invitation(*row)
+async def get_invitation(connection: Connection, id: uuid.UUID) -> Invitation | None:
+    return await GET.one(connection, id=id)
 
 
 async def list_invitations(
-    connection: AsyncConnection,
+    connection: Connection,
     *,
     status: InvitationStatus | None,
     after: Cursor | None,
     limit: int,
 ) -> list[Invitation]:
     """Up to `limit` invitations in (create_time, id) order, after the cursor if one is given."""
-    conditions: list[ColumnElement[bool]] = []
-    if status is not None:
-        conditions.append(Table.status == status)
+    query = _list_query(status is not None, after is not None)
+    params: dict[str, Any] = {"limit": limit, "status": status}
     if after is not None:
-        conditions.append(
-            or_(
-                Table.create_time > after.create_time,
-                and_(Table.create_time == after.create_time, Table.id > after.id),
-            )
-        )
-    statement = (
-        select(*COLUMNS).where(*conditions).order_by(Table.create_time, Table.id).limit(limit)
-    )
-    return [Invitation(*row) for row in await connection.execute(statement)]
+        params.update(after_time=after.create_time, after_id=after.id)
+    return await query.all(connection, **params)
 
 
 async def update_invitation(
-    connection: AsyncConnection,
+    connection: Connection,
     id: uuid.UUID,
     changes: InvitationChanges,
     *,
@@ -137,29 +189,19 @@ async def update_invitation(
     `only_from` makes a state change atomic: of two concurrent Accepts, one matches the row
     while it is still PENDING, and the other finds it no longer is.
     """
-    values: dict[str, Any] = {"update_time": func.now()}
-    for field in ("email", "role", "status", "expire_time"):
-        value = getattr(changes, field)
-        if value is not KEEP:
-            values[field] = value
-    statement = update(Table).where(Table.id == id).values(values)
-    if only_from is not None:
-        statement = statement.where(Table.status == only_from)
-    if only_unexpired:
-        statement = statement.where(
-            or_(Table.expire_time.is_(None), Table.expire_time > func.now())
-        )
+    fields = tuple(field for field in MUTABLE if getattr(changes, field) is not KEEP)
+    query = _update_query(fields, only_from is not None, only_unexpired)
+    params = {f"set_{field}": getattr(changes, field) for field in fields}
     try:
-        return await _one(connection, _published(statement, InvitationEventKind.UPDATED))
-    except exc.IntegrityError as error:
-        if PENDING_EMAIL_INDEX in str(error.orig):
+        return await query.one(connection, id=id, only_from=only_from, **params)
+    except asyncpg.UniqueViolationError as error:
+        if error.constraint_name == PENDING_EMAIL_INDEX:
             raise AlreadyExists(f"{changes.email} already has a pending invitation") from None
         raise
 
 
-async def delete_invitation(connection: AsyncConnection, id: uuid.UUID) -> Invitation | None:
-    statement = delete(Table).where(Table.id == id)
-    return await _one(connection, _published(statement, InvitationEventKind.DELETED))
+async def delete_invitation(connection: Connection, id: uuid.UUID) -> Invitation | None:
+    return await DELETE.one(connection, id=id)
 
 
 def parse_event(payload: str) -> Event:
@@ -179,3 +221,9 @@ def parse_event(payload: str) -> Event:
             expire_time=None if expire_time is None else datetime.fromisoformat(expire_time),
         ),
     )
+
+
+def raw_statements() -> tuple[str, str]:
+    """The SQL of a Get and of a Create, for `make bench` to run through asyncpg alone:
+    (select by $1 id, insert of $1 id, $2 email, $3 role, $4 status, $5 expire_time)."""
+    return GET.sql, INSERT.sql

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import json
 from collections.abc import AsyncIterator
 
 import grpc
@@ -12,7 +14,8 @@ from typing_extensions import override
 from generated.invitations.v1 import invitations_pb2 as pb
 from generated.invitations.v1 import invitations_pb2_grpc as pb_grpc
 from service.errors import NotFound
-from service.interceptors import RequestInterceptor
+from service.interceptors import RequestInterceptor, intercepted
+from service.log import AccessLog
 
 Context = grpc.aio.ServicerContext
 
@@ -46,10 +49,16 @@ class Broken(pb_grpc.InvitationServiceServicer):
 
 
 @pytest.fixture
-async def stub() -> AsyncIterator[pb_grpc.InvitationServiceAsyncStub]:
-    server = grpc.aio.server(interceptors=[RequestInterceptor(default_timeout=5)])
+def access_log() -> AccessLog:
+    return AccessLog(io.StringIO(), "json", enabled=True)
+
+
+@pytest.fixture
+async def stub(access_log: AccessLog) -> AsyncIterator[pb_grpc.InvitationServiceAsyncStub]:
+    server = grpc.aio.server()
+    interceptor = RequestInterceptor(default_timeout=5, access_log=access_log)
     servicer = Broken()  # type: ignore[abstract]  # only the three RPCs above are called
-    pb_grpc.add_InvitationServiceServicer_to_server(servicer, server)
+    pb_grpc.add_InvitationServiceServicer_to_server(servicer, intercepted(server, interceptor))  # type: ignore[arg-type]  # a stand-in
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
     async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
@@ -83,13 +92,14 @@ async def test_a_domain_error_becomes_its_status_code(
 
 
 async def test_a_handlers_own_abort_passes_through(
-    stub: pb_grpc.InvitationServiceAsyncStub, caplog: pytest.LogCaptureFixture
+    stub: pb_grpc.InvitationServiceAsyncStub, access_log: AccessLog
 ) -> None:
-    caplog.set_level("INFO")
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await stub.AcceptInvitation(pb.AcceptInvitationRequest(name="x"))
 
     assert caught.value.code() is grpc.StatusCode.PERMISSION_DENIED
     assert caught.value.details() == "not yours"
-    [line] = [r for r in caplog.records if r.getMessage() == "rpc"]
-    assert line.fields["code"] == "PERMISSION_DENIED"  # type: ignore[attr-defined]
+    access_log.flush()
+    [line] = [json.loads(line) for line in access_log.stream.getvalue().splitlines()]  # type: ignore[attr-defined]
+    assert line["method"] == "/invitations.v1.InvitationService/AcceptInvitation"
+    assert line["code"] == "PERMISSION_DENIED"

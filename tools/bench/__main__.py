@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 import sys
 
-from tools.bench import codegen
+from tools.bench import codegen, service
 
-BENCHMARKS = {"codegen": codegen.main}
+BENCHMARKS = {"codegen": codegen.main, "service": service.main}
 
 
 def main(argv: list[str]) -> int:

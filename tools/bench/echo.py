@@ -1,0 +1,61 @@
+"""A bare grpc.aio echo server, the yardstick of `make bench`: `python -m tools.bench.echo`.
+
+The same grpc.aio, event loop and server options as the service, one unary method that returns
+its request bytes, and nothing else: what any RPC costs before it does any work. With
+`--interceptor` it runs the service's request interceptor too, to measure what that costs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import sys
+
+import grpc
+
+from service import log
+from service.interceptors import RequestInterceptor, intercepted
+from service.log import AccessLog
+from service.server import event_loop_runner
+
+METHOD = "/bench.Echo/Echo"
+
+
+async def echo(request: bytes, context: grpc.aio.ServicerContext[bytes, bytes]) -> bytes:
+    return request
+
+
+async def serve(interceptor: bool) -> None:
+    server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
+    # Bytes in, bytes out: no (de)serializer.
+    handler: grpc.RpcMethodHandler[bytes, bytes] = grpc.unary_unary_rpc_method_handler(echo)
+    registrar = server
+    if interceptor:  # as the service registers its servicers, with the access log on stderr
+        log.configure("INFO", "json")
+        wrap = RequestInterceptor(default_timeout=30, access_log=AccessLog.from_logging())
+        registrar = intercepted(server, wrap)  # type: ignore[assignment]  # a stand-in
+    registrar.add_registered_method_handlers("bench.Echo", {"Echo": handler})
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    print(port, flush=True)
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    await stop.wait()
+    await server.stop(None)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--interceptor", action="store_true")
+    parser.add_argument("--cpu", type=int, help="pin this process to one CPU")
+    args = parser.parse_args()
+    if args.cpu is not None:
+        os.sched_setaffinity(0, {args.cpu})
+    event_loop_runner()(serve(args.interceptor))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,253 @@
+"""The service's speed, as ratios to a bare grpc.aio echo server measured in the same run.
+
+Every server under test runs as its own process pinned to CPU 0; the load generator
+(tools/bench/load.py, a separate process) is pinned to CPU 1; PostgreSQL (the local development
+server, in its own processes) floats. Each figure is requests/s with p50/p99 latency, plus the
+CPU share of the server and of the load generator: a server near 100% is the limit being
+measured, a load generator near 100% would be a limit of the measurement.
+
+Targets (the project's issue 3), at concurrency 16: GetInvitation >= 0.7x echo,
+CreateInvitation >= 0.6x echo, the request interceptor alone <= 10% of echo's throughput,
+and a cold start (process start -> health SERVING, database up) <= 1 s median.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from tools import codegen
+
+ROOT = codegen.ROOT
+SECONDS = float(os.environ.get("BENCH_SECONDS", "4"))
+CONCURRENCY = (1, 16, 64)
+SERVER_CPU, LOAD_CPU = 0, 1
+GET = "/invitations.v1.InvitationService/GetInvitation"
+CREATE = "/invitations.v1.InvitationService/CreateInvitation"
+ECHO = "/bench.Echo/Echo"
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Result:
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    server_cpu: float
+    load_cpu: float
+
+    def row(self, label: str) -> str:
+        return (
+            f"  {label:<34} {self.rps:8.0f} req/s  p50 {self.p50_ms:6.2f} ms  "
+            f"p99 {self.p99_ms:6.2f} ms  server CPU {self.server_cpu:4.0%}  "
+            f"load CPU {self.load_cpu:4.0%}"
+        )
+
+
+def _cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
+
+
+def _load(
+    pid: int, target: str, method: str, kind: str, *, concurrency: int, name: str = ""
+) -> Result:
+    before, started = _cpu_seconds(pid), time.perf_counter()
+    output = subprocess.run(
+        [sys.executable, "-m", "tools.bench.load", target, method, kind]
+        + ["--concurrency", str(concurrency), "--seconds", str(SECONDS), "--cpu", str(LOAD_CPU)]
+        + (["--name", name] if name else []),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    server_cpu = (_cpu_seconds(pid) - before) / (time.perf_counter() - started)
+    data = json.loads(output)
+    if data["errors"]:
+        raise RuntimeError(f"{method}: {data['errors']} calls failed")
+    return Result(data["rps"], data["p50_ms"], data["p99_ms"], server_cpu, data["cpu_share"])
+
+
+@contextmanager
+def _echo(interceptor: bool) -> Iterator[tuple[int, str]]:
+    command = [sys.executable, "-m", "tools.bench.echo", "--cpu", str(SERVER_CPU)]
+    process = subprocess.Popen(
+        command + (["--interceptor"] if interceptor else []),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        yield process.pid, f"127.0.0.1:{process.stdout.readline().strip()}"
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def _service_env(database_url: str) -> dict[str, str]:
+    return {**os.environ, "DATABASE_URL": database_url, "PORT": "0", "LOG_FORMAT": "json"}
+
+
+@contextmanager
+def _service(database_url: str) -> Iterator[tuple[int, str]]:
+    """`python -m service` with production settings (JSON logs, a line per RPC) on CPU 0."""
+    process = subprocess.Popen(
+        ["taskset", "-c", str(SERVER_CPU), sys.executable, "-m", "service"],
+        cwd=ROOT,
+        env=_service_env(database_url),
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stderr is not None
+        port = ""
+        for line in process.stderr:
+            entry = json.loads(line)
+            port = str(entry.get("port", port))
+            if entry["message"] == "serving":
+                break
+        # Drain the per-RPC log lines into a file, as a production log collector would.
+        sink = subprocess.Popen(["cat"], stdin=process.stderr, stdout=subprocess.DEVNULL)
+        yield process.pid, f"127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(30)
+        sink.wait(10)
+
+
+def _cold_start(database_url: str, runs: int = 5) -> list[float]:
+    from tools import probe
+
+    samples = []
+    for _ in range(runs):
+        with _service_port(database_url) as (process, target):
+            started = time.perf_counter()
+            while not probe.serving_with(target, "email"):
+                time.sleep(0.002)
+            samples.append(time.perf_counter() - started)
+            process.terminate()
+            process.wait(30)
+    return samples
+
+
+@contextmanager
+def _service_port(database_url: str) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "service"],
+        cwd=ROOT,
+        env={**_service_env(database_url), "PORT": str(port)},
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield process, f"127.0.0.1:{port}"
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+
+async def _raw_driver(database_url: str, name: str, concurrency: int = 16) -> tuple[float, float]:
+    """asyncpg alone running the service's two statements in a loop: (gets/s, creates/s)."""
+    import asyncpg
+
+    from service.invitations import storage
+
+    get_sql, create_sql = storage.raw_statements()
+    pool = await asyncpg.create_pool(
+        database_url.replace("+asyncpg", ""), min_size=concurrency, max_size=concurrency
+    )
+    id = uuid.UUID(name.removeprefix("invitations/"))
+
+    async def get(connection: asyncpg.Connection) -> None:
+        await connection.fetchrow(get_sql, id)
+
+    async def create(connection: asyncpg.Connection) -> None:
+        email = f"{uuid.uuid4().hex}@raw.test"
+        await connection.fetchrow(create_sql, uuid.uuid4(), email, "VIEWER", "PENDING", None)
+
+    rates = []
+    for statement in (get, create):
+        count = 0
+        stop_at = time.perf_counter() + SECONDS
+
+        async def worker(statement: Callable[..., Awaitable[None]], stop_at: float) -> None:
+            nonlocal count
+            while time.perf_counter() < stop_at:
+                async with pool.acquire() as connection:
+                    await statement(connection)
+                count += 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(statement, stop_at) for _ in range(concurrency)))
+        rates.append(count / (time.perf_counter() - started))
+    await pool.close()
+    return rates[0], rates[1]
+
+
+def main() -> None:
+    from service.db.local import local_postgres
+    from tests.conftest import _reset_schema  # the same schema set-up the tests use
+
+    print(__doc__.split("\n\n")[0])
+    print(f"  ({SECONDS:.0f} s a figure; server on CPU {SERVER_CPU}, load on CPU {LOAD_CPU})")
+    with local_postgres("service_bench") as url:
+        asyncio.run(_reset_schema(url))
+        results: dict[str, Result] = {}
+        with _echo(interceptor=False) as (pid, target):
+            for c in CONCURRENCY:
+                results[f"echo c={c}"] = _load(pid, target, ECHO, "echo", concurrency=c)
+        with _echo(interceptor=True) as (pid, target):
+            results["echo + interceptor c=16"] = _load(pid, target, ECHO, "echo", concurrency=16)
+        with _service(url) as (pid, target):
+            from service.client import InvitationsClient
+
+            async def create_one() -> str:
+                async with InvitationsClient(target) as client:
+                    from generated.invitations.v1.invitations_enums import Role
+
+                    return (await client.create(f"{uuid.uuid4().hex}@bench.test", Role.VIEWER)).name
+
+            name = asyncio.run(create_one())
+            for c in CONCURRENCY:
+                results[f"GetInvitation c={c}"] = _load(
+                    pid, target, GET, "get", concurrency=c, name=name
+                )
+            for c in CONCURRENCY:
+                results[f"CreateInvitation c={c}"] = _load(
+                    pid, target, CREATE, "create", concurrency=c
+                )
+        raw_get, raw_create = asyncio.run(_raw_driver(url, name))
+        cold = _cold_start(url)
+
+    for label, result in results.items():
+        print(result.row(label))
+    print(f"  {'raw asyncpg, Get statement c=16':<34} {raw_get:8.0f} req/s")
+    print(f"  {'raw asyncpg, Create statement c=16':<34} {raw_create:8.0f} req/s")
+    echo = results["echo c=16"].rps
+    print("ratios at c=16 (same run):")
+    for method, goal in (("GetInvitation", 0.7), ("CreateInvitation", 0.6)):
+        ratio = results[f"{method} c=16"].rps / echo
+        print(f"  {method + ' / echo':<24} {ratio:5.2f}x  (target >= {goal:.2f}x)")
+    cost = 1 - results["echo + interceptor c=16"].rps / echo
+    print(f"  interceptor cost         {cost:5.1%}   (target <= 10%)")
+    print(
+        f"  cold start to SERVING    median {statistics.median(cold) * 1000:.0f} ms "
+        f"(min {min(cold) * 1000:.0f}, max {max(cold) * 1000:.0f}, n={len(cold)}; target <= 1 s)"
+    )
