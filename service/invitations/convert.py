@@ -34,6 +34,8 @@ MAX_PAGE_SIZE = 1000
 MAX_EMAIL_LENGTH = 254
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
 MUTABLE_FIELDS = ("email", "role", "expire_time", "status")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 OUTPUT_ONLY_FIELDS = ("name", "create_time", "update_time")
 
 
@@ -41,9 +43,10 @@ OUTPUT_ONLY_FIELDS = ("name", "create_time", "update_time")
 
 
 def _timestamp(value: datetime) -> timestamp_pb2.Timestamp:
-    stamp = timestamp_pb2.Timestamp()
-    stamp.FromDatetime(value)
-    return stamp
+    # Integer arithmetic: Timestamp.FromDatetime costs several times more, on every response.
+    micros = (value - _EPOCH) // _MICROSECOND
+    seconds, micros = divmod(micros, 1_000_000)
+    return timestamp_pb2.Timestamp(seconds=seconds, nanos=micros * 1000)
 
 
 def invitation_to_proto(invitation: Invitation) -> pb.Invitation:
@@ -239,7 +242,6 @@ def _update_paths(request: pb.UpdateInvitationRequest, violations: Violations) -
 # carries catches a token reused with a different request; both are INVALID_ARGUMENT.
 
 _TOKEN_VERSION = "1"
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _checksum(payload: str) -> str:
@@ -247,7 +249,7 @@ def _checksum(payload: str) -> str:
 
 
 def encode_page_token(cursor: Cursor, status: InvitationStatus | None) -> str:
-    micros = (cursor.create_time - _EPOCH) // timedelta(microseconds=1)  # exact, unlike floats
+    micros = (cursor.create_time - _EPOCH) // _MICROSECOND  # exact, unlike floats
     payload = f"{_TOKEN_VERSION}:{micros}:{cursor.id.hex}:{status.name if status else ''}"
     raw = f"{payload}:{_checksum(payload)}".encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
