@@ -127,9 +127,9 @@ class RequestInterceptor:
             self.in_flight += 1
             request_id = _request_id(context)
             code: grpc.StatusCode | None = _OK
+            limit = deadline.start(_remaining(context, self.default_timeout))
             try:
-                with deadline.within(_remaining(context, self.default_timeout)):
-                    return await behavior(request, context)
+                return await behavior(request, context)
             except Exception as error:
                 code = self._fail(error, context, method, request_id)
                 if code is None:
@@ -139,6 +139,7 @@ class RequestInterceptor:
                 code = grpc.StatusCode.CANCELLED
                 raise
             finally:
+                deadline.end(limit)
                 self.in_flight -= 1
                 if code is _OK:
                     context.set_trailing_metadata(((REQUEST_ID, request_id),))
@@ -152,11 +153,11 @@ class RequestInterceptor:
             self.in_flight += 1
             request_id = _request_id(context)
             code: grpc.StatusCode | None = _OK
+            # A stream lives as long as the client wants: only its own deadline applies.
+            limit = deadline.start(_remaining(context, None))
             try:
-                # A stream lives as long as the client wants: only its own deadline applies.
-                with deadline.within(_remaining(context, None)):
-                    async for response in behavior(request, context):
-                        yield response
+                async for response in behavior(request, context):
+                    yield response
             except Exception as error:
                 code = self._fail(error, context, method, request_id)
                 if code is None:
@@ -165,6 +166,7 @@ class RequestInterceptor:
                 code = grpc.StatusCode.CANCELLED
                 raise
             finally:
+                deadline.end(limit)
                 self.in_flight -= 1
                 if code is _OK:
                     context.set_trailing_metadata(((REQUEST_ID, request_id),))

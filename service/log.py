@@ -72,6 +72,8 @@ class AccessLog:
         self.enabled = enabled
         self._lines: list[str] = []
         self._flush_scheduled = False
+        self._second = -1
+        self._json_prefix = self._text_prefix = ""
 
     @classmethod
     def from_logging(cls) -> AccessLog:
@@ -87,19 +89,25 @@ class AccessLog:
         if not self.enabled:
             return
         now = time.time()
-        ms = round((time.perf_counter() - started) * 1000, 3)
+        second = int(now)
+        if second != self._second:  # the date part changes once a second: format it then
+            self._second = second
+            self._json_prefix = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+            self._text_prefix = datetime.fromtimestamp(second).strftime("%H:%M:%S")
+        millis = int((now - second) * 1000)
+        ms = (time.perf_counter() - started) * 1000
         if self.json:
-            stamp = datetime.fromtimestamp(now, UTC).isoformat(timespec="milliseconds")
+            # Generated ids are hex; only an id a client sent may need JSON escaping.
+            rid = f'"{request_id}"' if request_id.isalnum() else json.dumps(request_id)
             line = (
-                f'{{"time": "{stamp}", "level": "INFO", "logger": "service.rpc", '
-                f'"message": "rpc", "method": "{method}", "code": "{code.name}", '
-                f'"duration_ms": {ms}, "request_id": {json.dumps(request_id)}}}\n'
+                f'{{"time": "{self._json_prefix}.{millis:03d}+00:00", "level": "INFO", '
+                f'"logger": "service.rpc", "message": "rpc", "method": "{method}", '
+                f'"code": "{code.name}", "duration_ms": {ms:.3f}, "request_id": {rid}}}\n'
             )
         else:
-            stamp = datetime.fromtimestamp(now).strftime("%H:%M:%S.%f")[:-3]
             line = (
-                f"{stamp} INFO    service.rpc  rpc method={method} code={code.name} "
-                f"duration_ms={ms} request_id={request_id}\n"
+                f"{self._text_prefix}.{millis:03d} INFO    service.rpc  rpc method={method} "
+                f"code={code.name} duration_ms={ms:.3f} request_id={request_id}\n"
             )
         self._lines.append(line)
         if not self._flush_scheduled:

@@ -2,7 +2,9 @@
 
 The same grpc.aio, event loop and server options as the service, one unary method that returns
 its request bytes, and nothing else: what any RPC costs before it does any work. With
-`--interceptor` it runs the service's request interceptor too, to measure what that costs.
+`--interceptor` it runs the service's request interceptor too, to measure what that costs; with
+`--database URL` each call also runs `SELECT 1` through the service's connection pool: the floor
+of an RPC that makes one database round trip.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import sys
 import grpc
 
 from service import log
+from service.db.database import Database
 from service.interceptors import RequestInterceptor, intercepted
 from service.log import AccessLog
 from service.server import event_loop_runner
@@ -23,11 +26,15 @@ from service.server import event_loop_runner
 METHOD = "/bench.Echo/Echo"
 
 
-async def echo(request: bytes, context: grpc.aio.ServicerContext[bytes, bytes]) -> bytes:
-    return request
+async def serve(interceptor: bool, database_url: str | None) -> None:
+    database = Database(database_url, pool_size=10) if database_url else None
 
+    async def echo(request: bytes, context: grpc.aio.ServicerContext[bytes, bytes]) -> bytes:
+        if database is not None:  # the floor of any RPC that makes one database round trip
+            async with database.connection() as connection:
+                await connection.fetchval("SELECT 1")
+        return request
 
-async def serve(interceptor: bool) -> None:
     server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
     # Bytes in, bytes out: no (de)serializer.
     handler: grpc.RpcMethodHandler[bytes, bytes] = grpc.unary_unary_rpc_method_handler(echo)
@@ -49,11 +56,12 @@ async def serve(interceptor: bool) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--interceptor", action="store_true")
+    parser.add_argument("--database", metavar="URL", help="also run SELECT 1 on this database")
     parser.add_argument("--cpu", type=int, help="pin this process to one CPU")
     args = parser.parse_args()
     if args.cpu is not None:
         os.sched_setaffinity(0, {args.cpu})
-    event_loop_runner()(serve(args.interceptor))
+    event_loop_runner()(serve(args.interceptor, args.database))
     return 0
 
 

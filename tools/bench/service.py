@@ -24,12 +24,13 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from tools import codegen
 
 ROOT = codegen.ROOT
 SECONDS = float(os.environ.get("BENCH_SECONDS", "4"))
-CONCURRENCY = (1, 16, 64)
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 SERVER_CPU, LOAD_CPU = 0, 1
 GET = "/invitations.v1.InvitationService/GetInvitation"
 CREATE = "/invitations.v1.InvitationService/CreateInvitation"
@@ -80,10 +81,10 @@ def _load(
 
 
 @contextmanager
-def _echo(interceptor: bool) -> Iterator[tuple[int, str]]:
+def _echo(*options: str) -> Iterator[tuple[int, str]]:
     command = [sys.executable, "-m", "tools.bench.echo", "--cpu", str(SERVER_CPU)]
     process = subprocess.Popen(
-        command + (["--interceptor"] if interceptor else []),
+        command + list(options),
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -95,6 +96,25 @@ def _echo(interceptor: bool) -> Iterator[tuple[int, str]]:
     finally:
         process.terminate()
         process.wait(10)
+
+
+def _median(runs: list[Result]) -> Result:
+    """The run with the median throughput (a real run, so its latencies and CPU match)."""
+    return sorted(runs, key=lambda r: r.rps)[len(runs) // 2]
+
+
+def _order(label: str) -> tuple[int, int]:
+    kinds = ["echo c", "echo +", "GetInvitation", "CreateInvitation"]
+    kind = next(i for i, k in enumerate(kinds) if label.startswith(k))
+    return kind, int(label.rsplit("=", 1)[1])
+
+
+async def _create_one(target: str) -> str:
+    from generated.invitations.v1.invitations_enums import Role
+    from service.client import InvitationsClient
+
+    async with InvitationsClient(target) as client:
+        return (await client.create(f"{uuid.uuid4().hex}@bench.test", Role.VIEWER)).name
 
 
 def _service_env(database_url: str) -> dict[str, str]:
@@ -209,43 +229,46 @@ def main() -> None:
     print(f"  ({SECONDS:.0f} s a figure; server on CPU {SERVER_CPU}, load on CPU {LOAD_CPU})")
     with local_postgres("service_bench") as url:
         asyncio.run(_reset_schema(url))
-        results: dict[str, Result] = {}
-        with _echo(interceptor=False) as (pid, target):
-            for c in CONCURRENCY:
-                results[f"echo c={c}"] = _load(pid, target, ECHO, "echo", concurrency=c)
-        with _echo(interceptor=True) as (pid, target):
-            results["echo + interceptor c=16"] = _load(pid, target, ECHO, "echo", concurrency=16)
-        with _service(url) as (pid, target):
-            from service.client import InvitationsClient
+        results: dict[str, list[Result]] = {}
 
-            async def create_one() -> str:
-                async with InvitationsClient(target) as client:
-                    from generated.invitations.v1.invitations_enums import Role
+        def measure(label: str, *args: Any, **kwargs: Any) -> None:
+            results.setdefault(label, []).append(_load(*args, **kwargs))
 
-                    return (await client.create(f"{uuid.uuid4().hex}@bench.test", Role.VIEWER)).name
-
-            name = asyncio.run(create_one())
-            for c in CONCURRENCY:
-                results[f"GetInvitation c={c}"] = _load(
-                    pid, target, GET, "get", concurrency=c, name=name
-                )
-            for c in CONCURRENCY:
-                results[f"CreateInvitation c={c}"] = _load(
-                    pid, target, CREATE, "create", concurrency=c
-                )
+        with (
+            _echo() as bare,
+            _echo("--interceptor") as intercepted,
+            _echo("--database", url) as with_select,
+            _service(url) as service,
+        ):
+            name = asyncio.run(_create_one(service[1]))
+            for c in (1, 64):
+                measure(f"echo c={c}", *bare, ECHO, "echo", concurrency=c)
+                measure(f"GetInvitation c={c}", *service, GET, "get", concurrency=c, name=name)
+                measure(f"CreateInvitation c={c}", *service, CREATE, "create", concurrency=c)
+            # The figures the ratios use, interleaved ROUNDS times: this machine's speed drifts
+            # by 10-20% from one figure to the next, and the medians of interleaved runs hold.
+            for _ in range(ROUNDS):
+                measure("echo c=16", *bare, ECHO, "echo", concurrency=16)
+                measure("echo + interceptor c=16", *intercepted, ECHO, "echo", concurrency=16)
+                measure("echo + SELECT 1 c=16", *with_select, ECHO, "echo", concurrency=16)
+                measure("GetInvitation c=16", *service, GET, "get", concurrency=16, name=name)
+                measure("CreateInvitation c=16", *service, CREATE, "create", concurrency=16)
         raw_get, raw_create = asyncio.run(_raw_driver(url, name))
         cold = _cold_start(url)
 
-    for label, result in results.items():
+    medians = {label: _median(runs) for label, runs in results.items()}
+    for label, result in sorted(medians.items(), key=lambda item: _order(item[0])):
         print(result.row(label))
     print(f"  {'raw asyncpg, Get statement c=16':<34} {raw_get:8.0f} req/s")
     print(f"  {'raw asyncpg, Create statement c=16':<34} {raw_create:8.0f} req/s")
-    echo = results["echo c=16"].rps
+    echo = medians["echo c=16"].rps
     print("ratios at c=16 (same run):")
     for method, goal in (("GetInvitation", 0.7), ("CreateInvitation", 0.6)):
-        ratio = results[f"{method} c=16"].rps / echo
+        ratio = medians[f"{method} c=16"].rps / echo
         print(f"  {method + ' / echo':<24} {ratio:5.2f}x  (target >= {goal:.2f}x)")
-    cost = 1 - results["echo + interceptor c=16"].rps / echo
+    floor = medians["echo + SELECT 1 c=16"].rps / echo
+    print(f"  {'echo + SELECT 1 / echo':<24} {floor:5.2f}x  (one pooled round trip, nothing else)")
+    cost = 1 - medians["echo + interceptor c=16"].rps / echo
     print(f"  interceptor cost         {cost:5.1%}   (target <= 10%)")
     print(
         f"  cold start to SERVING    median {statistics.median(cold) * 1000:.0f} ms "
