@@ -140,10 +140,7 @@ class RequestInterceptor:
                 raise
             finally:
                 deadline.end(limit)
-                self.in_flight -= 1
-                if code is _OK:
-                    context.set_trailing_metadata(((REQUEST_ID, request_id),))
-                self.access_log.record(method, code or context.code(), started, request_id)
+                self._finish(context, method, code, started, request_id)
 
         return unary
 
@@ -167,12 +164,22 @@ class RequestInterceptor:
                 raise
             finally:
                 deadline.end(limit)
-                self.in_flight -= 1
-                if code is _OK:
-                    context.set_trailing_metadata(((REQUEST_ID, request_id),))
-                self.access_log.record(method, code or context.code(), started, request_id)
+                self._finish(context, method, code, started, request_id)
 
         return server_streaming
+
+    def _finish(
+        self,
+        context: Context,
+        method: str,
+        code: grpc.StatusCode | None,
+        started: float,
+        request_id: str,
+    ) -> None:
+        self.in_flight -= 1
+        if code is _OK:
+            context.set_trailing_metadata(((REQUEST_ID, request_id),))
+        self.access_log.record(method, code or context.code(), started, request_id)
 
     @staticmethod
     def _fail(

@@ -1,10 +1,30 @@
-"""Ask a running server whether it serves a given version of the API (for tests and benchmarks)."""
+"""Helpers for tests and benchmarks that drive real servers: a free port, a copy of this
+repository to edit, and asking a running server which version of the API it serves."""
 
 from __future__ import annotations
+
+import shutil
+import socket
+from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health_pb2
 from grpc_reflection.v1alpha import reflection_pb2
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def copy_repository(destination: Path) -> Path:
+    """This repository's files, without its environment, database, history or caches."""
+    ignore = shutil.ignore_patterns(".venv", ".local", ".git", "*_cache", "__pycache__")
+    shutil.copytree(ROOT, destination, ignore=ignore)
+    return destination
 
 
 def serving_with(target: str, field: str) -> bool:

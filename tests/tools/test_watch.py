@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import os
 import queue
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -119,12 +117,8 @@ def test_ignores_files_that_are_not_protos(project: Project, watcher: Watcher) -
 
 def test_restarts_the_dev_server_with_the_new_api(tmp_path: Path, database_url: str) -> None:
     """`make watch` in a copy of the repository: a proto edit reaches the running server."""
-    copy = tmp_path / "repo"
-    ignore = shutil.ignore_patterns(".venv", ".local", ".git", "*_cache", "__pycache__")
-    shutil.copytree(ROOT, copy, ignore=ignore)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    copy = probe.copy_repository(tmp_path / "repo")
+    port = probe.free_port()
     target = f"127.0.0.1:{port}"
     watcher = Watcher(copy, PORT=str(port), DATABASE_URL=database_url)
     try:

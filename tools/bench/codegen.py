@@ -23,6 +23,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from tools import codegen, probe
@@ -98,6 +99,25 @@ def bench_tree(scratch: Path) -> None:
     print("  100 protos, nothing changed, `python -m tools.codegen`", _median_ms(noop_cli))
 
 
+def _time_edits(root: Path, done: Callable[[str], bool]) -> list[float]:
+    """Seconds from saving an edit of invitations.proto (a new field) to `done(field)`."""
+    proto = root / "protos/invitations/v1/invitations.proto"
+    original = proto.read_text()
+    samples = []
+    for edit in range(EDITS):
+        field = f"bench_field_{edit}"
+        text = original.replace(
+            "message Invitation {", f"message Invitation {{\n  string {field} = 90;"
+        )
+        started = time.perf_counter()
+        proto.write_text(text)
+        while not done(field):
+            time.sleep(0.001)
+        samples.append(time.perf_counter() - started)
+        time.sleep(0.2)  # let the watcher settle before the next edit
+    return samples
+
+
 def bench_save_to_stubs(scratch: Path) -> None:
     root = scratch / "watch"
     shutil.copytree(ROOT / "protos", root / "protos")
@@ -120,22 +140,15 @@ def bench_save_to_stubs(scratch: Path) -> None:
     try:
         while "watching" not in lines.get(timeout=30):
             pass
-        proto = root / "protos/invitations/v1/invitations.proto"
         stub = root / "generated/invitations/v1/invitations_pb2.pyi"
-        original = proto.read_text()
-        samples = []
-        for edit in range(EDITS):
-            field = f"bench_field_{edit}"
-            text = original.replace(
-                "message Invitation {", f"message Invitation {{\n  string {field} = 90;"
-            )
-            started = time.perf_counter()
-            proto.write_text(text)
-            while field not in stub.read_text():
-                time.sleep(0.001)
-            samples.append(time.perf_counter() - started)
+
+        def regenerated(field: str) -> bool:
+            if field not in stub.read_text():
+                return False
             lines.get(timeout=30)  # the cycle's line: wait until it is over before the next edit
-            time.sleep(0.1)
+            return True
+
+        samples = _time_edits(root, regenerated)
         print("  proto saved -> stubs regenerated (make watch)    ", _median_ms(samples))
     finally:
         watcher.terminate()
@@ -155,14 +168,8 @@ def main() -> None:
 
 def bench_save_to_serving(scratch: Path) -> None:
     """`make watch` with its dev server, in a copy of the repository, on a free port."""
-    import socket
-
-    copy = scratch / "repo"
-    ignore = shutil.ignore_patterns(".venv", ".local", ".git", "*_cache", "__pycache__")
-    shutil.copytree(ROOT, copy, ignore=ignore)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    copy = probe.copy_repository(scratch / "repo")
+    port = probe.free_port()
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     watcher = subprocess.Popen(
         [sys.executable, "-m", "tools.watch"],
@@ -176,20 +183,7 @@ def bench_save_to_serving(scratch: Path) -> None:
         deadline = time.monotonic() + 120
         while not probe.serving_with(target, "email") and time.monotonic() < deadline:
             time.sleep(0.1)
-        proto = copy / "protos/invitations/v1/invitations.proto"
-        original = proto.read_text()
-        samples = []
-        for edit in range(EDITS):
-            field = f"bench_field_{edit}"
-            text = original.replace(
-                "message Invitation {", f"message Invitation {{\n  string {field} = 90;"
-            )
-            started = time.perf_counter()
-            proto.write_text(text)
-            while not probe.serving_with(target, field):
-                time.sleep(0.002)
-            samples.append(time.perf_counter() - started)
-            time.sleep(0.3)
+        samples = _time_edits(copy, lambda field: probe.serving_with(target, field))
         print("  proto saved -> dev server SERVING the new API      ", _median_ms(samples))
     finally:
         watcher.send_signal(signal.SIGINT)

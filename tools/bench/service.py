@@ -165,11 +165,9 @@ def _cold_start(database_url: str, runs: int = 5) -> list[float]:
 
 @contextmanager
 def _service_port(database_url: str) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    import socket
+    from tools import probe
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = probe.free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "service"],
         cwd=ROOT,
