@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 import sys
 
+os.environ.setdefault("GRPC_VERBOSITY", "ERROR")  # before grpc loads: no INFO lines from its core
+
 from tools.bench import codegen, service
 
 BENCHMARKS = {"codegen": codegen.main, "service": service.main}
 
 
 def main(argv: list[str]) -> int:
-    os.environ.setdefault("GRPC_VERBOSITY", "ERROR")  # no INFO lines from grpc's C core
     names = argv or list(BENCHMARKS)
     unknown = sorted(set(names) - set(BENCHMARKS))
     if unknown:
