@@ -9,7 +9,7 @@ SYNCED := $(VENV)/.synced
 export PYTHONDONTWRITEBYTECODE :=
 
 .DEFAULT_GOAL := help
-.PHONY: help generate run watch lint format typecheck test unit bench lock clean
+.PHONY: help generate run migrate downgrade migration watch lint format typecheck test unit bench lock clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -28,11 +28,21 @@ $(SYNCED): $(BIN)/uv requirements/dev.txt
 generate: $(SYNCED) ## Compile protos/ into generated/ (only what changed)
 	@$(BIN)/python -m tools.codegen
 
-run: generate ## Serve on localhost:50051 (a local PostgreSQL unless DATABASE_URL is set)
+run: generate ## Serve on localhost:50051 (a local PostgreSQL, migrated, unless DATABASE_URL is set)
 	@echo "Serving the invitations API on localhost:50051. Try, in another terminal:"
 	@echo "  .venv/bin/python -m service.client create alice@example.com --role ADMIN"
 	@echo "  .venv/bin/python -m service.client list"
 	@$(BIN)/python -m service serve
+
+migrate: generate ## Apply every migration (DATABASE_URL, or the local database)
+	@$(BIN)/python -m service migrate up
+
+downgrade: generate ## Undo the latest migration
+	@$(BIN)/python -m service migrate down
+
+migration: generate ## Autogenerate a migration from the models: make migration m="add EXPIRED"
+	@test -n "$(m)" || { echo 'usage: make migration m="what changed"'; exit 2; }
+	@$(BIN)/python -m service migrate new -m "$(m)"
 
 watch: $(SYNCED) ## Regenerate on every proto save and restart the dev server
 	@$(BIN)/python -m tools.watch

@@ -19,10 +19,13 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         pytest.exit(f"make generate failed:\n{error}", returncode=1)
 
 
-async def _reset_schema(url: str) -> None:
-    from service.db.schema import create_schema
+def _reset_schema(url: str) -> None:
+    """An empty database, then every migration: the schema production gets."""
+    from service.db import migrations
+    from service.db.schema import drop_everything
 
-    await create_schema(url, reset=True)
+    asyncio.run(drop_everything(url))
+    migrations.upgrade(url)
 
 
 @pytest.fixture(scope="session")
@@ -34,11 +37,11 @@ def database_url() -> Iterator[str]:
     """
     url = os.environ.get("TEST_DATABASE_URL")
     if url:
-        asyncio.run(_reset_schema(url))
+        _reset_schema(url)
         yield url
         return
     from service.db.local import local_postgres
 
     with local_postgres("service_test") as url:
-        asyncio.run(_reset_schema(url))
+        _reset_schema(url)
         yield url

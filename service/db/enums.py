@@ -14,6 +14,7 @@ the type and its values.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from sqlalchemy.dialects import postgresql
@@ -27,15 +28,26 @@ class ProtoEnum(TypeDecorator[E]):
     impl = postgresql.ENUM
     cache_ok = True
 
-    def __init__(self, enum_class: type[E], name: str) -> None:
+    def __init__(
+        self, enum_class: type[E], name: str, *, renamed: Mapping[str, str] | None = None
+    ) -> None:
+        """`renamed` maps old labels to new ones, for values renamed in the proto, so the next
+        migration renames them in place (service/db/enum_migrations.py) instead of dropping
+        and re-adding them. Once that migration has run everywhere, the entries can go."""
         labels = [member.name for member in enum_class if member.value != 0]
         super().__init__(*labels, name=name)
+        self.labels = labels
         self.enum_class = enum_class
         self.type_name = name
+        self.renamed = dict(renamed or {})
 
-    def process_bind_param(self, value: E | None, dialect: Dialect) -> str | None:
+    def process_bind_param(self, value: E | str | None, dialect: Dialect) -> str | None:
         if value is None:
             return None
+        if isinstance(value, str):  # a label, as tools like alembic-postgresql-enum pass
+            if value not in self.labels:
+                raise ValueError(f"{value!r} is not a value of {self.type_name}")
+            return value
         if value.value == 0:
             raise ValueError(f"{value!r} means 'not set' and cannot be stored")
         return value.name

@@ -15,7 +15,6 @@ the data folder and the binaries for that user.
 
 from __future__ import annotations
 
-import asyncio
 import re
 import warnings
 from collections.abc import Iterator
@@ -23,8 +22,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 from urllib.parse import quote
-
-from service.db.schema import create_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA_DIR = ROOT / ".local" / "postgres"
@@ -66,9 +63,12 @@ def local_postgres(database: str, data_dir: Path = DATA_DIR) -> Iterator[str]:
 
 
 @contextmanager
-def development_database() -> Iterator[str]:
-    """The local PostgreSQL's `service` database with the schema in place: what `make run`,
-    `make watch` and `python -m service` use when DATABASE_URL is unset."""
+def development_database(*, migrate: bool = True) -> Iterator[str]:
+    """The local PostgreSQL's `service` database, migrated to the latest revision: what
+    `make run`, `make watch` and `python -m service` use when DATABASE_URL is unset."""
     with local_postgres("service") as url:
-        asyncio.run(create_schema(url))
+        if migrate:
+            from service.db import migrations
+
+            migrations.upgrade(url)
         yield url

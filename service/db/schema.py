@@ -1,24 +1,17 @@
-"""Create the tables from the models: the local development database and the tests use this
-until migrations/ manages the schema."""
+"""Start from an empty database (tests and benchmarks); the schema itself comes from migrations/."""
 
 from __future__ import annotations
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from service.db.base import Base
 
-
-async def create_schema(url: str, *, reset: bool = False) -> None:
-    """Create every model's table (and enum type) that is missing; `reset` drops all first."""
-    from service.invitations import models  # noqa: F401  (registers the table)
-
+async def drop_everything(url: str) -> None:
+    """Drop and recreate the public schema: every table, type and Alembic's version table."""
     engine = create_async_engine(url)
     try:
         async with engine.begin() as connection:
-            if reset:
-                await connection.execute(text("DROP SCHEMA public CASCADE"))
-                await connection.execute(text("CREATE SCHEMA public"))
-            await connection.run_sync(Base.metadata.create_all)
+            await connection.execute(text("DROP SCHEMA public CASCADE"))
+            await connection.execute(text("CREATE SCHEMA public"))
     finally:
         await engine.dispose()

@@ -226,7 +226,7 @@ def main() -> None:
     print(__doc__.split("\n\n")[0])
     print(f"  ({SECONDS:.0f} s a figure; server on CPU {SERVER_CPU}, load on CPU {LOAD_CPU})")
     with local_postgres("service_bench") as url:
-        asyncio.run(_reset_schema(url))
+        _reset_schema(url)
         results: dict[str, list[Result]] = {}
 
         def measure(label: str, *args: Any, **kwargs: Any) -> None:
