@@ -24,7 +24,8 @@ from service.db.base import Base
 from service.invitations import models  # noqa: F401  (registers the table)
 
 config = context.config
-target_metadata = Base.metadata
+# Tests pass metadata of their own (tests/integration/test_enum_migrations.py).
+target_metadata = config.attributes.get("metadata", Base.metadata)
 enum_migrations.install()
 
 

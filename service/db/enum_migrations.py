@@ -437,17 +437,14 @@ def _render_rename(autogen_context: AutogenContext, op: RenameEnumValueOp) -> st
 
 @renderers.dispatch_for(RemoveEnumValueOp)
 def _render_remove(autogen_context: AutogenContext, op: RemoveEnumValueOp) -> str:
-    return (
-        "# Rewrites every column of this type (under a lock_timeout); refuses, changing\n"
-        "    # nothing, while rows still hold the value.\n    "
-        + _call(autogen_context, op, "remove_value", op.value, values=op.values)
-    )
+    call = _call(autogen_context, op, "remove_value", op.value, values=op.values)
+    return f"{call}  # rewrites the columns; refuses while rows hold {op.value!r}"
 
 
 @renderers.dispatch_for(ReorderEnumValuesOp)
 def _render_reorder(autogen_context: AutogenContext, op: ReorderEnumValuesOp) -> str:
     call = _call(autogen_context, op, "reorder_values", values=op.values)
-    return f"# Rewrites every column of this type (under a lock_timeout).\n    {call}"
+    return f"{call}  # rewrites the columns of this type"
 
 
 def render_item(type_: str, item: Any, autogen_context: AutogenContext) -> str | Literal[False]:
