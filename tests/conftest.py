@@ -45,3 +45,28 @@ def database_url() -> Iterator[str]:
     with local_postgres("service_test") as url:
         _reset_schema(url)
         yield url
+
+
+@pytest.fixture(scope="session")
+def scratch_url(database_url: str) -> str:
+    """A second database on the test server, for tests that build and tear down schemas."""
+    import asyncpg
+
+    from service.db.database import asyncpg_dsn
+
+    dsn = asyncpg_dsn(database_url)
+
+    async def create() -> None:
+        connection = await asyncpg.connect(dsn)
+        try:
+            if not await connection.fetchval(
+                "SELECT 1 FROM pg_database WHERE datname = 'enum_migrations_test'"
+            ):
+                await connection.execute("CREATE DATABASE enum_migrations_test")
+        finally:
+            await connection.close()
+
+    asyncio.run(create())
+    head, _, tail = database_url.partition("?")
+    base = head.rsplit("/", 1)[0]
+    return f"{base}/enum_migrations_test" + (f"?{tail}" if tail else "")

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from tools.codegen import ROOT
@@ -18,7 +19,7 @@ from tools.codegen import ROOT
 class ServerProcess:
     """`python -m service` on a free port, with JSON logs captured line by line."""
 
-    def __init__(self, database_url: str, **settings: str) -> None:
+    def __init__(self, database_url: str, *, cwd: Path = ROOT, **settings: str) -> None:
         env = {
             **os.environ,
             "DATABASE_URL": database_url,
@@ -29,7 +30,7 @@ class ServerProcess:
         }
         self.process = subprocess.Popen(
             [sys.executable, "-m", "service", "serve"],
-            cwd=ROOT,
+            cwd=cwd,
             env=env,
             stderr=subprocess.PIPE,
             text=True,

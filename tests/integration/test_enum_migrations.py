@@ -123,27 +123,6 @@ class Project:
             self.sql("INSERT INTO things (status) VALUES ($1::text::thing_status)", status)
 
 
-@pytest.fixture(scope="module")
-def scratch_url(database_url: str) -> str:
-    """A database of the test server's own, for schemas these tests build and tear down."""
-    dsn = asyncpg_dsn(database_url)
-
-    async def create() -> None:
-        connection = await asyncpg.connect(dsn)
-        try:
-            if not await connection.fetchval(
-                "SELECT 1 FROM pg_database WHERE datname = 'enum_migrations_test'"
-            ):
-                await connection.execute("CREATE DATABASE enum_migrations_test")
-        finally:
-            await connection.close()
-
-    asyncio.run(create())
-    head, _, tail = database_url.partition("?")
-    base = head.rsplit("/", 1)[0]
-    return f"{base}/enum_migrations_test" + (f"?{tail}" if tail else "")
-
-
 @pytest.fixture
 def project(scratch_url: str, tmp_path: Path) -> Project:
     from service.db.schema import drop_everything
