@@ -42,10 +42,21 @@ def _render_item(type_: str, item: Any, autogen_context: AutogenContext) -> str 
     return enum_migrations.render_item(type_, item, autogen_context)
 
 
+# Schemas the models use: autogenerate looks at those (a model in schema "billing" is compared
+# with what is there), and at no other, so it never offers to drop what others keep alongside.
+_schemas = {table.schema for table in target_metadata.tables.values()}
+
+
+def _include_name(name: str | None, type_: str, parent_names: Any) -> bool:
+    return type_ != "schema" or name in _schemas
+
+
 def _configure(**options: Any) -> None:
     context.configure(
         target_metadata=target_metadata,
         render_item=_render_item,
+        include_schemas=True,
+        include_name=_include_name,
         compare_server_default=True,
         transaction_per_migration=True,
         **options,

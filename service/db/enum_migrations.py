@@ -44,8 +44,12 @@ from service.db.enums import ProtoEnum
 LOCK_TIMEOUT = "5s"  # a rewrite waits this long for its table lock, then fails cleanly
 
 
-class EnumValueInUseError(RuntimeError):
-    """A value to remove is still held by rows; the message names them. Nothing was changed."""
+class EnumMigrationError(RuntimeError):
+    """An enum change that cannot go ahead; the message says why. Nothing was changed."""
+
+
+class EnumValueInUseError(EnumMigrationError):
+    """A value to remove is still held by rows; the message names them."""
 
 
 # Declared enums -------------------------------------------------------------------------------
@@ -292,6 +296,30 @@ def _swap_type(
     old_name = f"{type_name}__old"
     columns = _columns(connection, type_name, schema)
     tables = sorted({(c.schema, c.table) for c in columns})
+    # PostgreSQL cannot change the type of a column a view reads; say which, before any change.
+    views = (
+        connection.execute(
+            sa.text(
+                "SELECT DISTINCT vn.nspname || '.' || v.relname FROM pg_type t"
+                " JOIN pg_namespace tn ON tn.oid = t.typnamespace"
+                " JOIN pg_attribute a ON a.atttypid IN (t.oid, t.typarray)"
+                " JOIN pg_depend d ON d.refobjid = a.attrelid AND d.refobjsubid = a.attnum"
+                " JOIN pg_rewrite r ON r.oid = d.objid JOIN pg_class v ON v.oid = r.ev_class"
+                " JOIN pg_namespace vn ON vn.oid = v.relnamespace"
+                " WHERE t.typname = :name AND tn.nspname = coalesce(:schema, current_schema())"
+                " AND v.oid <> a.attrelid ORDER BY 1"
+            ),
+            {"name": type_name, "schema": schema},
+        )
+        .scalars()
+        .all()
+    )
+    if views:
+        raise EnumMigrationError(
+            f"cannot rewrite enum {type_name}: views {', '.join(views)} read its columns. "
+            "Drop them before this operation and recreate them after it, in the same revision;"
+            " nothing was changed."
+        )
     # Indexes and CHECK constraints whose definitions mention the type's values: their SQL,
     # captured now (it names the type, which the new one will also be called), to recreate.
     dependents = [

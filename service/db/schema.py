@@ -7,11 +7,19 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 
 async def drop_everything(url: str) -> None:
-    """Drop and recreate the public schema: every table, type and Alembic's version table."""
+    """Drop every schema (public is recreated): every table, type and Alembic's version table."""
     engine = create_async_engine(url)
     try:
         async with engine.begin() as connection:
-            await connection.execute(text("DROP SCHEMA public CASCADE"))
+            schemas = await connection.execute(
+                text(
+                    "SELECT nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%'"
+                    " AND nspname <> 'information_schema'"
+                )
+            )
+            quote = connection.dialect.identifier_preparer.quote
+            for (schema,) in schemas.all():
+                await connection.execute(text(f"DROP SCHEMA {quote(schema)} CASCADE"))
             await connection.execute(text("CREATE SCHEMA public"))
     finally:
         await engine.dispose()
