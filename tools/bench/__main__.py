@@ -7,9 +7,9 @@ import sys
 
 os.environ.setdefault("GRPC_VERBOSITY", "ERROR")  # before grpc loads: no INFO lines from its core
 
-from tools.bench import codegen, service
+from tools.bench import codegen, enums, service
 
-BENCHMARKS = {"codegen": codegen.main, "service": service.main}
+BENCHMARKS = {"codegen": codegen.main, "service": service.main, "enums": enums.main}
 
 
 def main(argv: list[str]) -> int:
