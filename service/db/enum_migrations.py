@@ -222,14 +222,24 @@ def _rename(operations: Operations, op: RenameEnumValueOp) -> None:
     )
 
 
+def _online(operations: Operations, what: str) -> None:
+    if operations.migration_context.as_sql:
+        raise EnumMigrationError(
+            f"{what} looks up the columns that use the type and the rows that hold the value, "
+            "so it needs a database: offline (--sql) scripts can add and rename values only"
+        )
+
+
 @Operations.implementation_for(RemoveEnumValueOp)
 def _remove(operations: Operations, op: RemoveEnumValueOp) -> None:
+    _online(operations, "remove_value")
     _check_unused(operations, op.type_name, op.schema, op.value)
     _swap_type(operations, op.type_name, op.schema, op.values)
 
 
 @Operations.implementation_for(ReorderEnumValuesOp)
 def _reorder(operations: Operations, op: ReorderEnumValuesOp) -> None:
+    _online(operations, "reorder_values")
     _swap_type(operations, op.type_name, op.schema, op.values)
 
 

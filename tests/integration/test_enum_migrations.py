@@ -106,14 +106,14 @@ class Project:
 
         return asyncio.run(run())
 
-    def values(self) -> list[str]:
-        return [
-            row[0]
-            for row in self.sql(
-                "SELECT e.enumlabel FROM pg_enum e JOIN pg_type t ON t.oid = e.enumtypid"
-                " WHERE t.typname = 'thing_status' ORDER BY e.enumsortorder"
-            )
-        ]
+    def values(self, type_name: str = "thing_status") -> list[str]:
+        """The type's labels in pg_enum, in their order."""
+        rows = self.sql(
+            "SELECT e.enumlabel FROM pg_enum e JOIN pg_type t ON t.oid = e.enumtypid"
+            " WHERE t.typname = $1 ORDER BY e.enumsortorder",
+            type_name,
+        )
+        return [row[0] for row in rows]
 
     def rows(self) -> list[str]:
         return [row[0] for row in self.sql("SELECT status::text FROM things ORDER BY id")]
@@ -301,6 +301,15 @@ def test_offline_mode_prints_the_script(
     assert "ALTER TYPE thing_status ADD VALUE 'C' AFTER 'B'" in capsys.readouterr().out
 
 
+def test_offline_mode_explains_what_it_cannot_do(project: Project) -> None:
+    project.declare(["A"])
+    project.autogenerate("remove B")
+    current = project.sql("SELECT version_num FROM alembic_version")[0][0]
+
+    with pytest.raises(EnumMigrationError, match="offline"):
+        command.upgrade(project.config, f"{current}:head", sql=True)
+
+
 def test_the_projects_migrations_go_down_and_up_and_match_the_models(scratch_url: str) -> None:
     from service.db.schema import drop_everything
 
@@ -383,26 +392,19 @@ def test_a_new_column_creates_its_type_and_the_last_column_drops_it(project: Pro
         sa.Table("things", metadata, *columns)
         return metadata
 
-    def kinds() -> list[str]:
-        rows = project.sql(
-            "SELECT e.enumlabel FROM pg_enum e JOIN pg_type t ON t.oid = e.enumtypid"
-            " WHERE t.typname = 'thing_kind' ORDER BY e.enumsortorder"
-        )
-        return [row[0] for row in rows]
-
     project.declare_metadata(model(True))
     project.autogenerate("add kind")
     project.upgrade()
-    assert kinds() == ["X", "Y"]
+    assert project.values("thing_kind") == ["X", "Y"]
     project.assert_no_diff()
 
     project.declare_metadata(model(False))
     project.autogenerate("drop kind")
     project.upgrade()
-    assert kinds() == []
+    assert project.values("thing_kind") == []
     project.assert_no_diff()
     project.downgrade()
-    assert kinds() == ["X", "Y"]
+    assert project.values("thing_kind") == ["X", "Y"]
 
 
 def test_another_schema_and_names_that_need_quoting(project: Project) -> None:
@@ -420,13 +422,6 @@ def test_another_schema_and_names_that_need_quoting(project: Project) -> None:
         )
         return metadata
 
-    def plans() -> list[str]:
-        rows = project.sql(
-            "SELECT e.enumlabel FROM pg_enum e JOIN pg_type t ON t.oid = e.enumtypid"
-            " WHERE t.typname = 'Plan Kind' ORDER BY e.enumsortorder"
-        )
-        return [row[0] for row in rows]
-
     project.declare_metadata(model(["free", "pro"]))
     project.autogenerate("accounts")
     project.upgrade()
@@ -435,13 +430,13 @@ def test_another_schema_and_names_that_need_quoting(project: Project) -> None:
     project.declare_metadata(model(["free", "team's", "pro"]))
     project.autogenerate("add a plan")
     project.upgrade()
-    assert plans() == ["free", "team's", "pro"]
+    assert project.values("Plan Kind") == ["free", "team's", "pro"]
     project.declare_metadata(model(["team's", "pro"]))
     project.autogenerate("drop free")
     project.upgrade()
-    assert plans() == ["team's", "pro"]
+    assert project.values("Plan Kind") == ["team's", "pro"]
     project.downgrade("-2")
-    assert plans() == ["free", "pro"]
+    assert project.values("Plan Kind") == ["free", "pro"]
 
 
 def test_non_native_enums_and_sqlite_do_not_crash_autogenerate(project: Project) -> None:
