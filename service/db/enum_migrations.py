@@ -19,7 +19,8 @@ Removing a value (and reordering, which PostgreSQL cannot do in place) swaps the
 columns that use it are converted under a lock_timeout, and indexes, CHECK constraints and
 defaults that mention its values are dropped and recreated around the conversion. Before any of
 that, it counts the rows that still hold the value and stops, naming each table and column, if
-there are any; each migration runs in its own transaction, so nothing is left half-done.
+there are any; each migration runs in its own transaction, so nothing is left half-done. All of
+it is one PL/pgSQL block (rewrite_sql), so offline (--sql) scripts hold it too.
 """
 
 from __future__ import annotations
@@ -222,171 +223,163 @@ def _rename(operations: Operations, op: RenameEnumValueOp) -> None:
     )
 
 
-def _online(operations: Operations, what: str) -> None:
-    if operations.migration_context.as_sql:
-        raise EnumMigrationError(
-            f"{what} looks up the columns that use the type and the rows that hold the value, "
-            "so it needs a database: offline (--sql) scripts can add and rename values only"
-        )
-
-
 @Operations.implementation_for(RemoveEnumValueOp)
 def _remove(operations: Operations, op: RemoveEnumValueOp) -> None:
-    _online(operations, "remove_value")
-    _check_unused(operations, op.type_name, op.schema, op.value)
-    _swap_type(operations, op.type_name, op.schema, op.values)
+    _rewrite(operations, rewrite_sql(op.type_name, op.schema, op.values, removing=op.value))
 
 
 @Operations.implementation_for(ReorderEnumValuesOp)
 def _reorder(operations: Operations, op: ReorderEnumValuesOp) -> None:
-    _online(operations, "reorder_values")
-    _swap_type(operations, op.type_name, op.schema, op.values)
+    _rewrite(operations, rewrite_sql(op.type_name, op.schema, op.values))
 
 
-@dataclass(frozen=True)
-class _Column:
-    schema: str
-    table: str
-    column: str
-    is_array: bool
-    default: str | None
+def _rewrite(operations: Operations, sql: str) -> None:
+    """Run a rewrite block; its refusals become EnumMigrationErrors with the same message."""
+    try:
+        operations.execute(sql)
+    except sa.exc.DBAPIError as error:
+        message = str(error.orig).split("\n")[0]
+        for marker, kind in (("cannot remove", EnumValueInUseError), ("cannot rewrite", None)):
+            if marker in message:
+                detail = message[message.index(marker) :]
+                raise (kind or EnumMigrationError)(detail) from None
+        raise
 
 
-def _columns(connection: sa.Connection, type_name: str, schema: str | None) -> list[_Column]:
-    """Every table column of the type, or of an array of it."""
-    rows = connection.execute(
-        sa.text(
-            "SELECT n.nspname, c.relname, a.attname, a.atttypid = t.typarray,"
-            " pg_get_expr(d.adbin, d.adrelid)"
-            " FROM pg_type t JOIN pg_namespace tn ON tn.oid = t.typnamespace"
-            " JOIN pg_attribute a ON a.atttypid IN (t.oid, t.typarray)"
-            " JOIN pg_class c ON c.oid = a.attrelid AND c.relkind IN ('r', 'p')"
-            " JOIN pg_namespace n ON n.oid = c.relnamespace"
-            " LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum"
-            " WHERE t.typname = :name AND tn.nspname = coalesce(:schema, current_schema())"
-            " AND NOT a.attisdropped ORDER BY 1, 2, 3"
-        ),
-        {"name": type_name, "schema": schema},
-    ).all()
-    return [_Column(*row) for row in rows]
+# One PL/pgSQL block does the whole rewrite, so the same statement runs online and in offline
+# (--sql) scripts, and looks up the columns, rows, indexes and constraints when it runs, not when
+# the revision was written. Placeholders in {braces} are filled with quoted literals.
+_REWRITE = """DO $enum_rewrite$
+DECLARE
+    type_schema text := coalesce({schema}, current_schema());
+    type_name text := {name};
+    removing text := {removing};
+    new_values text[] := ARRAY[{values}]::text[];
+    old_name text := {name} || '__old';
+    columns_of record;
+    dependent record;
+    held bigint;
+    holders text[] := '{{}}';
+    views text;
+    drops text[] := '{{}}';
+    creates text[] := '{{}}';
+    statement text;
+    target text;
+BEGIN
+    DROP TABLE IF EXISTS pg_temp.enum_columns;
+    CREATE TEMP TABLE enum_columns ON COMMIT DROP AS
+        SELECT n.nspname AS table_schema, c.relname AS table_name, a.attname AS column_name,
+               a.atttypid = t.typarray AS is_array, pg_get_expr(d.adbin, d.adrelid) AS default_sql
+        FROM pg_type t JOIN pg_namespace tn ON tn.oid = t.typnamespace
+        JOIN pg_attribute a ON a.atttypid IN (t.oid, t.typarray) AND NOT a.attisdropped
+        JOIN pg_class c ON c.oid = a.attrelid AND c.relkind IN ('r', 'p')
+        JOIN pg_namespace n ON n.oid = c.relnamespace
+        LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+        WHERE t.typname = type_name AND tn.nspname = type_schema;
+
+    IF removing IS NOT NULL THEN
+        FOR columns_of IN SELECT * FROM enum_columns ORDER BY 1, 2, 3 LOOP
+            EXECUTE format(
+                CASE WHEN columns_of.is_array
+                    THEN 'SELECT count(*) FROM %I.%I WHERE %L = ANY(%I::text[])'
+                    ELSE 'SELECT count(*) FROM %I.%I WHERE %4$I::text = %3$L' END,
+                columns_of.table_schema, columns_of.table_name, removing, columns_of.column_name
+            ) INTO held;
+            IF held > 0 THEN
+                holders := holders || format('%s rows of %s.%s.%s', held,
+                    columns_of.table_schema, columns_of.table_name, columns_of.column_name);
+            END IF;
+        END LOOP;
+        IF cardinality(holders) > 0 THEN
+            RAISE EXCEPTION USING MESSAGE = format(
+                'cannot remove %s from enum %s: still held by %s. '
+                || 'Change or delete those rows first; nothing was changed.',
+                quote_literal(removing), type_name, array_to_string(holders, ', '));
+        END IF;
+    END IF;
+
+    -- PostgreSQL cannot change the type of a column a view reads: say which, before any change.
+    SELECT string_agg(DISTINCT vn.nspname || '.' || v.relname, ', ') INTO views
+        FROM pg_type t JOIN pg_namespace tn ON tn.oid = t.typnamespace
+        JOIN pg_attribute a ON a.atttypid IN (t.oid, t.typarray)
+        JOIN pg_depend dep ON dep.refobjid = a.attrelid AND dep.refobjsubid = a.attnum
+        JOIN pg_rewrite r ON r.oid = dep.objid JOIN pg_class v ON v.oid = r.ev_class
+        JOIN pg_namespace vn ON vn.oid = v.relnamespace
+        WHERE t.typname = type_name AND tn.nspname = type_schema AND v.oid <> a.attrelid;
+    IF views IS NOT NULL THEN
+        RAISE EXCEPTION USING MESSAGE = format(
+            'cannot rewrite enum %s: views %s read its columns. Drop them before this '
+            || 'operation and recreate them after it, in the same revision; nothing was changed.',
+            type_name, views);
+    END IF;
+
+    PERFORM set_config('lock_timeout', {lock_timeout}, true);
+
+    -- Indexes and CHECK constraints that mention the type: their SQL, kept to recreate them.
+    FOR dependent IN
+        SELECT format('DROP INDEX %I.%I', n.nspname, i.relname) AS drop_sql,
+               pg_get_indexdef(i.oid) AS create_sql
+        FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
+        JOIN pg_class c ON c.oid = x.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE (n.nspname, c.relname) IN (SELECT table_schema, table_name FROM enum_columns)
+          AND pg_get_indexdef(i.oid) LIKE '%::' || type_name || '%'
+        UNION ALL
+        SELECT format('ALTER TABLE %I.%I DROP CONSTRAINT %I', n.nspname, c.relname, k.conname),
+               format('ALTER TABLE %I.%I ADD CONSTRAINT %I %s', n.nspname, c.relname,
+                      k.conname, pg_get_constraintdef(k.oid))
+        FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid
+        JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE k.contype = 'c'
+          AND (n.nspname, c.relname) IN (SELECT table_schema, table_name FROM enum_columns)
+          AND pg_get_constraintdef(k.oid) LIKE '%::' || type_name || '%'
+    LOOP
+        drops := drops || dependent.drop_sql;
+        creates := creates || dependent.create_sql;
+    END LOOP;
+    FOREACH statement IN ARRAY drops LOOP EXECUTE statement; END LOOP;
+
+    EXECUTE format('ALTER TYPE %I.%I RENAME TO %I', type_schema, type_name, old_name);
+    EXECUTE format('CREATE TYPE %I.%I AS ENUM (%s)', type_schema, type_name,
+        (SELECT string_agg(quote_literal(v), ', ' ORDER BY i)
+         FROM unnest(new_values) WITH ORDINALITY AS u(v, i)));
+    FOR columns_of IN SELECT * FROM enum_columns LOOP
+        target := format('%I.%I', type_schema, type_name)
+            || CASE WHEN columns_of.is_array THEN '[]' ELSE '' END;
+        IF columns_of.default_sql IS NOT NULL THEN
+            EXECUTE format('ALTER TABLE %I.%I ALTER COLUMN %I DROP DEFAULT',
+                columns_of.table_schema, columns_of.table_name, columns_of.column_name);
+        END IF;
+        EXECUTE format('ALTER TABLE %1$I.%2$I ALTER COLUMN %3$I TYPE %4$s USING %3$I::%5$s::%4$s',
+            columns_of.table_schema, columns_of.table_name, columns_of.column_name, target,
+            CASE WHEN columns_of.is_array THEN 'text[]' ELSE 'text' END);
+        IF columns_of.default_sql IS NOT NULL THEN
+            EXECUTE format('ALTER TABLE %I.%I ALTER COLUMN %I SET DEFAULT %s',
+                columns_of.table_schema, columns_of.table_name, columns_of.column_name,
+                columns_of.default_sql);
+        END IF;
+    END LOOP;
+    EXECUTE format('DROP TYPE %I.%I', type_schema, old_name);
+    FOREACH statement IN ARRAY creates LOOP EXECUTE statement; END LOOP;
+    DROP TABLE enum_columns;
+END
+$enum_rewrite$"""
 
 
-def _check_unused(operations: Operations, type_name: str, schema: str | None, value: str) -> None:
-    connection = operations.get_bind()
-    quote = connection.dialect.identifier_preparer.quote
-    holders = []
-    for column in _columns(connection, type_name, schema):
-        table = f"{quote(column.schema)}.{quote(column.table)}"
-        text_value = f"{quote(column.column)}::text"
-        condition = (
-            f"{_literal(value)} = ANY({quote(column.column)}::text[])"
-            if column.is_array
-            else f"{text_value} = {_literal(value)}"
-        )
-        count = connection.execute(
-            sa.text(f"SELECT count(*) FROM {table} WHERE {condition}")
-        ).scalar()
-        if count:
-            holders.append(f"{count} rows of {column.schema}.{column.table}.{column.column}")
-    if holders:
-        raise EnumValueInUseError(
-            f"cannot remove {value!r} from enum {type_name}: still held by "
-            + ", ".join(holders)
-            + ". Change or delete those rows first; nothing was changed."
-        )
-
-
-def _swap_type(
-    operations: Operations, type_name: str, schema: str | None, values: list[str]
-) -> None:
-    """Recreate the type with `values` and convert every column to it (a table rewrite)."""
-    connection = operations.get_bind()
-    quote = connection.dialect.identifier_preparer.quote
-    qualified = _names(operations, type_name, schema)
-    old_name = f"{type_name}__old"
-    columns = _columns(connection, type_name, schema)
-    tables = sorted({(c.schema, c.table) for c in columns})
-    # PostgreSQL cannot change the type of a column a view reads; say which, before any change.
-    views = (
-        connection.execute(
-            sa.text(
-                "SELECT DISTINCT vn.nspname || '.' || v.relname FROM pg_type t"
-                " JOIN pg_namespace tn ON tn.oid = t.typnamespace"
-                " JOIN pg_attribute a ON a.atttypid IN (t.oid, t.typarray)"
-                " JOIN pg_depend d ON d.refobjid = a.attrelid AND d.refobjsubid = a.attnum"
-                " JOIN pg_rewrite r ON r.oid = d.objid JOIN pg_class v ON v.oid = r.ev_class"
-                " JOIN pg_namespace vn ON vn.oid = v.relnamespace"
-                " WHERE t.typname = :name AND tn.nspname = coalesce(:schema, current_schema())"
-                " AND v.oid <> a.attrelid ORDER BY 1"
-            ),
-            {"name": type_name, "schema": schema},
-        )
-        .scalars()
-        .all()
+def rewrite_sql(
+    type_name: str, schema: str | None, values: list[str], *, removing: str | None = None
+) -> str:
+    """The DO block that recreates the type with `values` and converts every column to it,
+    after checking that no row holds `removing`."""
+    literals = [type_name, *(schema or "",), *values, removing or ""]
+    if any("$enum_rewrite$" in literal for literal in literals):
+        raise EnumMigrationError("a name or value contains '$enum_rewrite$'")
+    return _REWRITE.format(
+        schema=_literal(schema) if schema else "NULL",
+        name=_literal(type_name),
+        removing=_literal(removing) if removing is not None else "NULL",
+        values=", ".join(_literal(v) for v in values),
+        lock_timeout=_literal(LOCK_TIMEOUT),
     )
-    if views:
-        raise EnumMigrationError(
-            f"cannot rewrite enum {type_name}: views {', '.join(views)} read its columns. "
-            "Drop them before this operation and recreate them after it, in the same revision;"
-            " nothing was changed."
-        )
-    # Indexes and CHECK constraints whose definitions mention the type's values: their SQL,
-    # captured now (it names the type, which the new one will also be called), to recreate.
-    dependents = [
-        row
-        for table_schema, table in tables
-        for row in connection.execute(
-            sa.text(
-                "SELECT 'index', n.nspname, i.relname, pg_get_indexdef(i.oid) FROM pg_index x"
-                " JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class c ON c.oid = x.indrelid"
-                " JOIN pg_namespace n ON n.oid = c.relnamespace"
-                " WHERE n.nspname = :schema AND c.relname = :table"
-                " AND pg_get_indexdef(i.oid) LIKE :mention"
-                " UNION ALL SELECT 'constraint', n.nspname, c.relname || '.' || k.conname,"
-                " pg_get_constraintdef(k.oid) FROM pg_constraint k"
-                " JOIN pg_class c ON c.oid = k.conrelid"
-                " JOIN pg_namespace n ON n.oid = c.relnamespace"
-                " WHERE n.nspname = :schema AND c.relname = :table AND k.contype = 'c'"
-                " AND pg_get_constraintdef(k.oid) LIKE :mention"
-            ),
-            {"schema": table_schema, "table": table, "mention": f"%::{type_name}%"},
-        ).all()
-    ]
-    operations.execute(f"SET LOCAL lock_timeout = {_literal(LOCK_TIMEOUT)}")
-    for kind, dep_schema, dep_name, _ in dependents:
-        if kind == "index":
-            operations.execute(f"DROP INDEX {quote(dep_schema)}.{quote(dep_name)}")
-        else:
-            table, constraint = dep_name.split(".", 1)
-            table_name = f"{quote(dep_schema)}.{quote(table)}"
-            operations.execute(f"ALTER TABLE {table_name} DROP CONSTRAINT {quote(constraint)}")
-    operations.execute(f"ALTER TYPE {qualified} RENAME TO {quote(old_name)}")
-    labels = ", ".join(_literal(v) for v in values)
-    operations.execute(f"CREATE TYPE {qualified} AS ENUM ({labels})")
-    for column in columns:
-        table = f"{quote(column.schema)}.{quote(column.table)}"
-        name = quote(column.column)
-        target = f"{qualified}[]" if column.is_array else qualified
-        via = "text[]" if column.is_array else "text"
-        if column.default is not None:
-            operations.execute(f"ALTER TABLE {table} ALTER COLUMN {name} DROP DEFAULT")
-        operations.execute(
-            f"ALTER TABLE {table} ALTER COLUMN {name} TYPE {target} USING {name}::{via}::{target}"
-        )
-        if column.default is not None:
-            default = column.default.replace(f"::{old_name}", f"::{type_name}")
-            operations.execute(f"ALTER TABLE {table} ALTER COLUMN {name} SET DEFAULT {default}")
-    old_qualified = _names(operations, old_name, schema)
-    operations.execute(f"DROP TYPE {old_qualified}")
-    for kind, dep_schema, dep_name, definition in dependents:
-        if kind == "index":
-            operations.execute(definition)
-        else:
-            table, constraint = dep_name.split(".", 1)
-            operations.execute(
-                f"ALTER TABLE {quote(dep_schema)}.{quote(table)}"
-                f" ADD CONSTRAINT {quote(constraint)} {definition}"
-            )
 
 
 # Autogenerate -------------------------------------------------------------------------------
