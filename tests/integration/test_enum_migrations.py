@@ -483,3 +483,41 @@ def test_non_native_enums_and_sqlite_do_not_crash_autogenerate(project: Project)
     project.declare_metadata(metadata)
     revision = project.autogenerate("flags")  # PostgreSQL: a VARCHAR with a CHECK, no enum type
     assert "flags" in revision
+
+
+def test_a_rewrite_gives_up_on_a_busy_table_after_its_lock_timeout(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from service.db import enum_migrations
+
+    monkeypatch.setattr(enum_migrations, "LOCK_TIMEOUT", "200ms")
+    project.sql("DELETE FROM things WHERE status = 'B'")
+    project.declare(["A"])
+    project.autogenerate("remove B")
+    holding, release = threading.Event(), threading.Event()
+
+    async def hold_a_lock() -> None:  # a long transaction that has read the table
+        connection = await asyncpg.connect(asyncpg_dsn(project.url))
+        try:
+            async with connection.transaction():
+                await connection.fetch("SELECT * FROM things")
+                holding.set()
+                await asyncio.to_thread(release.wait, 30)
+        finally:
+            await connection.close()
+
+    holder = threading.Thread(target=asyncio.run, args=(hold_a_lock(),))
+    holder.start()
+    try:
+        assert holding.wait(10)
+        with pytest.raises(sa.exc.DBAPIError, match="lock timeout"):
+            project.upgrade()
+    finally:
+        release.set()
+        holder.join(30)
+
+    assert project.values() == ["A", "B"]  # rolled back whole
+    project.upgrade()
+    assert project.values() == ["A"]
