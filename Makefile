@@ -9,7 +9,7 @@ SYNCED := $(VENV)/.synced
 export PYTHONDONTWRITEBYTECODE :=
 
 .DEFAULT_GOAL := help
-.PHONY: help generate run migrate downgrade migration watch lint format typecheck test unit bench lock clean
+.PHONY: help generate run migrate downgrade migration watch image image-test lint format typecheck test unit bench lock clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -47,9 +47,10 @@ migration: generate ## Autogenerate a migration from the models: make migration 
 watch: $(SYNCED) ## Regenerate on every proto save and restart the dev server
 	@$(BIN)/python -m tools.watch
 
-lint: $(SYNCED) ## ruff check and ruff format --check
+lint: $(SYNCED) ## ruff check, ruff format --check and hadolint
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/hadolint Dockerfile
 
 format: $(SYNCED) ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
@@ -58,10 +59,18 @@ format: $(SYNCED) ## Apply ruff's fixes and formatting
 typecheck: generate ## mypy --strict over service/, tests/ and tools/
 	$(BIN)/mypy
 
-test: lint typecheck ## Lint, type check and run the whole test suite
+test: lint typecheck ## Lint, type check, the whole test suite, and the image where podman is
 	@# pytest exits 5 when it collects no test: a template with its tests removed still passes.
 	$(BIN)/pytest $(PYTEST_ARGS) || { code=$$?; [ $$code -eq 5 ] && echo "no tests collected"; \
 		[ $$code -eq 5 ]; }
+	@if command -v podman >/dev/null; then $(MAKE) --no-print-directory image-test; \
+		else echo "podman is not installed: skipped make image-test (CI installs it and runs it)"; fi
+
+image: $(SYNCED) ## Build the container image (podman)
+	$(BIN)/python -m tools.image build
+
+image-test: $(SYNCED) ## Build the image and run it for real: migrate, serve, RPCs, graceful stop
+	$(BIN)/python -m tools.image test
 
 bench: generate ## Benchmarks (figures, never pass/fail)
 	$(BIN)/python -m tools.bench

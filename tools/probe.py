@@ -27,6 +27,21 @@ def copy_repository(destination: Path) -> Path:
     return destination
 
 
+def serving(target: str) -> bool:
+    """Whether a server answers at target and its health service says SERVING."""
+    with grpc.insecure_channel(target) as channel:
+        check = channel.unary_unary(
+            "/grpc.health.v1.Health/Check",
+            request_serializer=health_pb2.HealthCheckRequest.SerializeToString,
+            response_deserializer=health_pb2.HealthCheckResponse.FromString,
+        )
+        try:
+            response = check(health_pb2.HealthCheckRequest(), timeout=0.2)
+        except grpc.RpcError:
+            return False
+    return bool(response.status == health_pb2.HealthCheckResponse.SERVING)
+
+
 def serving_with(target: str, field: str) -> bool:
     """Whether a server answers at target, SERVING, with `field` in its Invitation message."""
     with grpc.insecure_channel(target) as channel:

