@@ -76,7 +76,7 @@ bench: generate ## Benchmarks (figures, never pass/fail)
 	$(BIN)/python -m tools.bench
 
 lock: $(BIN)/uv ## Re-pin requirements/*.txt (with hashes) from pyproject.toml
-	$(BIN)/uv pip compile pyproject.toml --all-extras $(LOCK_FLAGS) -o requirements/dev.txt
+	$(BIN)/uv pip compile pyproject.toml --extra codegen --extra dev $(LOCK_FLAGS) -o requirements/dev.txt
 	grep -E '^[a-zA-Z]' requirements/dev.txt | sed 's/ .*//' > $(VENV)/pins.txt
 	$(BIN)/uv pip compile pyproject.toml --extra codegen $(LOCK_FLAGS) -c $(VENV)/pins.txt -o requirements/codegen.txt
 	$(BIN)/uv pip compile pyproject.toml $(LOCK_FLAGS) -c $(VENV)/pins.txt -o requirements/runtime.txt

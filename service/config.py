@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, FilePath, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -28,14 +28,48 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # json: one object per line, for production log pipelines; text: readable, for development.
     log_format: Literal["json", "text"] = "text"
-    # Server reflection lets grpcurl and other tools discover the API. Turn off in production.
-    reflection: bool = True
+    # Server reflection lets grpcurl and other tools discover the API. Unset: on in development
+    # (no DATABASE_URL), off otherwise.
+    reflection: bool | None = None
     # On SIGTERM/SIGINT, how long in-flight RPCs get to finish before they are cancelled.
     grace_period_seconds: float = Field(default=10.0, ge=0)
     max_receive_message_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     max_send_message_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     # Server-side cap on the database work of one RPC when the client set no deadline.
     default_rpc_timeout_seconds: float = Field(default=30.0, gt=0)
+    # RPCs one server process runs at once; more wait (grpc's maximum_concurrent_rpcs).
+    max_concurrent_rpcs: int | None = Field(default=1000, ge=1)
+    # HTTP/2 keepalive pings: find dead connections behind NATs and load balancers.
+    keepalive_time_seconds: float = Field(default=60.0, gt=0)
+    keepalive_timeout_seconds: float = Field(default=20.0, gt=0)
+
+    # TLS: a certificate and key to serve TLS; add a client CA to require client certificates
+    # signed by it (mutual TLS). Unset: plaintext, for local development.
+    tls_cert_file: FilePath | None = None
+    tls_key_file: FilePath | None = None
+    tls_client_ca_file: FilePath | None = None
+
+    # Authentication: bearer JWTs verified with this public key (PEM). Unset: no authentication.
+    auth_jwt_public_key_file: FilePath | None = None
+    auth_jwt_algorithms: list[str] = ["RS256", "ES256", "EdDSA"]
+    auth_jwt_audience: str | None = None
+    auth_jwt_issuer: str | None = None
+
+    # Prometheus metrics over HTTP on this port (with `--workers N`, worker i uses port + i).
+    # Unset: no metrics endpoint.
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
+
+    @model_validator(mode="after")
+    def _tls_pairs(self) -> Settings:
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("set both TLS_CERT_FILE and TLS_KEY_FILE, or neither")
+        if self.tls_client_ca_file is not None and self.tls_cert_file is None:
+            raise ValueError("TLS_CLIENT_CA_FILE (mutual TLS) needs TLS_CERT_FILE and TLS_KEY_FILE")
+        return self
+
+    @property
+    def reflection_enabled(self) -> bool:
+        return self.reflection if self.reflection is not None else self.database_url is None
 
     @field_validator("database_url")
     @classmethod

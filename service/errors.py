@@ -48,6 +48,14 @@ class FailedPrecondition(ServiceError):
     """The request is well-formed but the resource is not in a state that allows it."""
 
 
+class Unauthenticated(ServiceError):
+    """No valid credentials came with the request."""
+
+
+class PermissionDenied(ServiceError):
+    """The caller is known but may not do this."""
+
+
 class Unavailable(ServiceError):
     """A dependency (the database) cannot be reached; the client may retry."""
 

@@ -6,7 +6,10 @@
 - error mapping, the only one: a domain error (service/errors.py) becomes its status code, with
   `google.rpc.BadRequest` field violations for InvalidArgument; any other exception becomes
   INTERNAL with a message that only gives the request id, and the traceback goes to the log;
-- one access-log line: method, status code, duration, request id (service/log.py AccessLog);
+- the caller: a bearer JWT checked against the method's scope when auth is on (service/auth.py);
+- a request that is not a valid message: INVALID_ARGUMENT (grpc itself would say INTERNAL);
+- one access-log line: method, status code, duration, request id (service/log.py AccessLog),
+  and the request's metrics when they are on (service/metrics.py);
 - a count of RPCs under way, so shutdown knows when the in-flight ones are done.
 
 Applied once per method, when the servicer is registered (`intercepted(server, ...)`), not as a
@@ -18,6 +21,7 @@ and pass untouched: probes call them every few seconds, and their lines would dr
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import random
 import time
@@ -28,17 +32,21 @@ import grpc
 from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
-from service import deadline
+from service import auth, deadline
 from service.errors import (
     AlreadyExists,
     DeadlineExceeded,
     FailedPrecondition,
+    FieldViolation,
     InvalidArgument,
     NotFound,
+    PermissionDenied,
     ServiceError,
+    Unauthenticated,
     Unavailable,
 )
 from service.log import AccessLog
+from service.metrics import Metrics
 
 logger = logging.getLogger("service.rpc")
 
@@ -54,7 +62,37 @@ STATUS_CODES: dict[type[ServiceError], grpc.StatusCode] = {
     FailedPrecondition: grpc.StatusCode.FAILED_PRECONDITION,
     Unavailable: grpc.StatusCode.UNAVAILABLE,
     DeadlineExceeded: grpc.StatusCode.DEADLINE_EXCEEDED,
+    Unauthenticated: grpc.StatusCode.UNAUTHENTICATED,
+    PermissionDenied: grpc.StatusCode.PERMISSION_DENIED,
 }
+
+
+class _Malformed:
+    """What a request that is not a valid message deserializes to (see _parsing)."""
+
+
+MALFORMED = _Malformed()
+
+
+def _parsing(deserialize: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
+    """A deserializer that returns MALFORMED instead of raising: grpc would answer INTERNAL
+    for bytes that do not parse, and a client's garbage is an INVALID_ARGUMENT."""
+    if deserialize is None:
+        return None
+
+    def parse(data: bytes) -> Any:
+        try:
+            return deserialize(data)
+        except Exception:
+            return MALFORMED
+
+    return parse
+
+
+def _check_parsed(request: Any) -> None:
+    if request is MALFORMED:
+        raise InvalidArgument([FieldViolation("", "the request is not a valid message")])
+
 
 if TYPE_CHECKING:  # generic only in the type stubs
     Context: TypeAlias = grpc.aio.ServicerContext[Any, Any]
@@ -97,9 +135,18 @@ def _rich_status(error: ServiceError) -> bytes | None:
 
 
 class RequestInterceptor:
-    def __init__(self, default_timeout: float, access_log: AccessLog) -> None:
+    def __init__(
+        self,
+        default_timeout: float,
+        access_log: AccessLog,
+        *,
+        metrics: Metrics | None = None,
+        authenticator: auth.Authenticator | None = None,
+    ) -> None:
         self.default_timeout = default_timeout
         self.access_log = access_log
+        self.metrics = metrics
+        self.authenticator = authenticator
         # RPCs of our services under way; shutdown waits for this to reach zero (server.py).
         self.in_flight = 0
 
@@ -110,13 +157,13 @@ class RequestInterceptor:
         if handler.unary_unary is not None:
             return grpc.unary_unary_rpc_method_handler(
                 self._unary(method, cast("Unary", handler.unary_unary)),
-                request_deserializer=handler.request_deserializer,
+                request_deserializer=_parsing(handler.request_deserializer),
                 response_serializer=handler.response_serializer,
             )
         if handler.unary_stream is not None:
             return grpc.unary_stream_rpc_method_handler(
                 self._server_streaming(method, cast("ServerStreaming", handler.unary_stream)),
-                request_deserializer=handler.request_deserializer,
+                request_deserializer=_parsing(handler.request_deserializer),
                 response_serializer=handler.response_serializer,
             )
         return handler  # client streaming is not used by this API; add it here when it is
@@ -128,7 +175,10 @@ class RequestInterceptor:
             request_id = _request_id(context)
             code: grpc.StatusCode | None = _OK
             limit = deadline.start(_remaining(context, self.default_timeout))
+            caller = None
             try:
+                _check_parsed(request)
+                caller = self._authenticate(method, context)
                 return await behavior(request, context)
             except Exception as error:
                 code = self._fail(error, context, method, request_id)
@@ -140,6 +190,8 @@ class RequestInterceptor:
                 raise
             finally:
                 deadline.end(limit)
+                if caller is not None:
+                    auth.reset_caller(caller)
                 self._finish(context, method, code, started, request_id)
 
         return unary
@@ -152,7 +204,10 @@ class RequestInterceptor:
             code: grpc.StatusCode | None = _OK
             # A stream lives as long as the client wants: only its own deadline applies.
             limit = deadline.start(_remaining(context, None))
+            caller = None
             try:
+                _check_parsed(request)
+                caller = self._authenticate(method, context)
                 async for response in behavior(request, context):
                     yield response
             except Exception as error:
@@ -164,9 +219,20 @@ class RequestInterceptor:
                 raise
             finally:
                 deadline.end(limit)
+                if caller is not None:
+                    auth.reset_caller(caller)
                 self._finish(context, method, code, started, request_id)
 
         return server_streaming
+
+    def _authenticate(
+        self, method: str, context: Context
+    ) -> contextvars.Token[auth.Caller | None] | None:
+        """Check the caller's token (when auth is on); the token resets the caller after."""
+        if self.authenticator is None:
+            return None
+        metadata = context.invocation_metadata() or ()
+        return auth.set_caller(self.authenticator.authenticate(method, metadata))
 
     def _finish(
         self,
@@ -179,7 +245,10 @@ class RequestInterceptor:
         self.in_flight -= 1
         if code is _OK:
             context.set_trailing_metadata(((REQUEST_ID, request_id),))
-        self.access_log.record(method, code or context.code(), started, request_id)
+        final = code or context.code()
+        self.access_log.record(method, final, started, request_id)
+        if self.metrics is not None:
+            self.metrics.observe(method, final, time.perf_counter() - started)
 
     @staticmethod
     def _fail(

@@ -21,19 +21,22 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from generated.invitations.v1 import invitations_pb2, invitations_pb2_grpc
+from service import tracing
+from service.auth import Authenticator
 from service.config import Settings
 from service.db.database import Database
 from service.interceptors import RequestInterceptor, intercepted
 from service.invitations.events import EventHub
 from service.invitations.logic import Invitations
-from service.invitations.servicer import InvitationServicer
+from service.invitations.servicer import REQUIRED_SCOPES, InvitationServicer
 from service.log import AccessLog
+from service.metrics import Metrics
 
 logger = logging.getLogger("service.server")
 T = TypeVar("T")
 
 SERVICE_NAMES = (invitations_pb2.DESCRIPTOR.services_by_name["InvitationService"].full_name,)
-HEALTH_CHECK_SECONDS = 2.0
+HEALTH_CHECK_SECONDS = 1.0
 
 
 def event_loop_runner() -> Callable[[Coroutine[Any, Any, T]], T]:
@@ -50,7 +53,15 @@ class StartupError(Exception):
 
 
 class Server:
-    def __init__(self, settings: Settings, database_url: str) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        database_url: str,
+        *,
+        reuse_port: bool = False,
+        metrics_port: int | None = None,
+    ) -> None:
+        """`reuse_port` is for `serve --workers N` only: the parent checked the port is free."""
         self.settings = settings
         self.database = Database(database_url, pool_size=settings.database_pool_size)
         self.events = EventHub(self.database.dsn)
@@ -59,14 +70,36 @@ class Server:
         self.port = 0
         self._monitor: asyncio.Task[None] | None = None
         self.access_log = AccessLog.from_logging()
-        self.interceptor = RequestInterceptor(settings.default_rpc_timeout_seconds, self.access_log)
+        self.metrics = Metrics() if metrics_port is not None else None
+        self.metrics_port = metrics_port
+        authenticator = None
+        if settings.auth_jwt_public_key_file is not None:
+            authenticator = Authenticator(
+                settings.auth_jwt_public_key_file,
+                algorithms=settings.auth_jwt_algorithms,
+                required_scopes=REQUIRED_SCOPES,
+                audience=settings.auth_jwt_audience,
+                issuer=settings.auth_jwt_issuer,
+            )
+        self.interceptor = RequestInterceptor(
+            settings.default_rpc_timeout_seconds,
+            self.access_log,
+            metrics=self.metrics,
+            authenticator=authenticator,
+        )
         self.grpc = grpc.aio.server(
+            interceptors=tracing.server_interceptors(),
+            maximum_concurrent_rpcs=settings.max_concurrent_rpcs,
             options=[
                 # grpc sets SO_REUSEPORT by default: a second server on a taken port would start
                 # silently and share the traffic. Off, binding a taken port fails loudly.
-                ("grpc.so_reuseport", 0),
+                ("grpc.so_reuseport", 1 if reuse_port else 0),
                 ("grpc.max_receive_message_length", settings.max_receive_message_bytes),
                 ("grpc.max_send_message_length", settings.max_send_message_bytes),
+                ("grpc.keepalive_time_ms", int(settings.keepalive_time_seconds * 1000)),
+                ("grpc.keepalive_timeout_ms", int(settings.keepalive_timeout_seconds * 1000)),
+                ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
+                ("grpc.keepalive_permit_without_calls", 1),
             ],
         )
         invitations_pb2_grpc.add_InvitationServiceServicer_to_server(
@@ -74,7 +107,7 @@ class Server:
             intercepted(self.grpc, self.interceptor),  # type: ignore[arg-type]  # a stand-in
         )
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.grpc)
-        if settings.reflection:
+        if settings.reflection_enabled:
             names = (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME)
             reflection.enable_server_reflection(names, self.grpc)
 
@@ -87,19 +120,43 @@ class Server:
         for name in ("", *SERVICE_NAMES):
             await self.health.set(name, status)
 
+    def _bind(self) -> int:
+        settings = self.settings
+        if settings.tls_cert_file is None or settings.tls_key_file is None:
+            return self.grpc.add_insecure_port(settings.address)
+        client_ca = settings.tls_client_ca_file
+        credentials = grpc.ssl_server_credentials(
+            [(settings.tls_key_file.read_bytes(), settings.tls_cert_file.read_bytes())],
+            root_certificates=client_ca.read_bytes() if client_ca else None,
+            require_client_auth=client_ca is not None,
+        )
+        return self.grpc.add_secure_port(settings.address, credentials)
+
     async def start(self) -> None:
         try:
-            self.port = self.grpc.add_insecure_port(self.settings.address)
+            self.port = self._bind()
         except RuntimeError as error:
             raise StartupError(
                 f"cannot listen on {self.settings.address}: the port is in use or the address "
                 f"is not this machine's ({error})"
             ) from None
         await self._set_health(False)
+        if self.metrics is not None and self.metrics_port is not None:
+            self.metrics.track(
+                in_flight=lambda: self.interceptor.in_flight,
+                idle=lambda: self.database.connections()[0],
+                in_use=lambda: self.database.connections()[1],
+            )
+            self.metrics.serve(self.metrics_port, self.settings.host)
         await self.grpc.start()
-        logger.info(
-            "listening", extra={"fields": {"address": self.settings.host, "port": self.port}}
-        )
+        tls = "mutual TLS" if self.settings.tls_client_ca_file else "TLS"
+        fields = {
+            "address": self.settings.host,
+            "port": self.port,
+            "transport": tls if self.settings.tls_cert_file else "plaintext",
+            "metrics_port": self.metrics_port,
+        }
+        logger.info("listening", extra={"fields": fields})
         while not await self.database.ping():
             if self.stopping.is_set():
                 return

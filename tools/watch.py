@@ -182,7 +182,9 @@ def main(argv: list[str] | None = None) -> int:
             # connects to it at once instead of starting and stopping it every time.
             from service.db.local import development_database
 
-            env = {**os.environ, "DATABASE_URL": stack.enter_context(development_database())}
+            url = stack.enter_context(development_database())
+            # Still development: keep reflection on, as `make run` has it.
+            env = {"REFLECTION": "true", **os.environ, "DATABASE_URL": url}
         spare = not args.server  # the spare protocol is tools/spare.py's, not any command's
         server = DevServer(command, env, spare=spare) if command and not args.no_server else None
         return _watch(args, protos_dir, out_dir, server)

@@ -104,6 +104,13 @@ class Database:
             return False
         return True
 
+    def connections(self) -> tuple[int, int]:
+        """(idle, in use) connections of the pool now."""
+        if self._pool is None:
+            return 0, 0
+        idle = self._pool.get_idle_size()
+        return idle, self._pool.get_size() - idle
+
     async def close(self) -> None:
         if self._pool is not None:
             await self._pool.close()

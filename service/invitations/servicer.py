@@ -18,6 +18,23 @@ from service.invitations import convert
 from service.invitations.events import EventHub
 from service.invitations.logic import Invitations
 
+_SERVICE = "/invitations.v1.InvitationService/"
+# The token scope each method needs when authentication is on (service/auth.py).
+REQUIRED_SCOPES = {
+    **{_SERVICE + m: "invitations.read" for m in ("GetInvitation", "ListInvitations")},
+    _SERVICE + "WatchInvitations": "invitations.read",
+    **{
+        _SERVICE + m: "invitations.write"
+        for m in (
+            "CreateInvitation",
+            "UpdateInvitation",
+            "DeleteInvitation",
+            "AcceptInvitation",
+            "DeclineInvitation",
+        )
+    },
+}
+
 
 class InvitationServicer(pb_grpc.InvitationServiceServicer):
     def __init__(self, invitations: Invitations, events: EventHub) -> None:

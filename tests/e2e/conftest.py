@@ -13,7 +13,7 @@ from tests.support import ServerProcess
 
 @pytest.fixture(scope="session")
 def server(database_url: str) -> Iterator[ServerProcess]:
-    server = ServerProcess(database_url).start()
+    server = ServerProcess(database_url, reflection="true").start()
     yield server
     server.stop_cleanly()
 

@@ -120,7 +120,7 @@ def test_restarts_the_dev_server_with_the_new_api(tmp_path: Path, database_url: 
     copy = probe.copy_repository(tmp_path / "repo")
     port = probe.free_port()
     target = f"127.0.0.1:{port}"
-    watcher = Watcher(copy, PORT=str(port), DATABASE_URL=database_url)
+    watcher = Watcher(copy, PORT=str(port), DATABASE_URL=database_url, REFLECTION="true")
     try:
         watcher.wait_for("watching protos, service")
         wait_until(lambda: probe.serving_with(target, "expire_time"))

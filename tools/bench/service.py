@@ -118,7 +118,8 @@ async def _create_one(target: str) -> str:
 
 
 def _service_env(database_url: str) -> dict[str, str]:
-    return {**os.environ, "DATABASE_URL": database_url, "PORT": "0", "LOG_FORMAT": "json"}
+    env = {**os.environ, "DATABASE_URL": database_url, "PORT": "0", "LOG_FORMAT": "json"}
+    return {**env, "REFLECTION": "true"}  # the cold-start probe asks reflection for the API
 
 
 @contextmanager
