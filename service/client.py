@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import grpc
@@ -54,11 +56,34 @@ def field_violations(error: grpc.aio.AioRpcError) -> list[tuple[str, str]]:
     return []
 
 
+def channel_credentials(
+    ca: bytes | None = None, cert: bytes | None = None, key: bytes | None = None
+) -> grpc.ChannelCredentials:
+    """TLS credentials: the server's CA (None: the system's), and a client certificate for
+    mutual TLS."""
+    return grpc.ssl_channel_credentials(
+        root_certificates=ca, private_key=key, certificate_chain=cert
+    )
+
+
 class InvitationsClient:
-    def __init__(self, target: str = DEFAULT_TARGET, *, timeout: float | None = 10.0) -> None:
-        self.channel = grpc.aio.insecure_channel(target)
+    def __init__(
+        self,
+        target: str = DEFAULT_TARGET,
+        *,
+        timeout: float | None = 10.0,
+        credentials: grpc.ChannelCredentials | None = None,
+        token: str | None = None,
+    ) -> None:
+        """`credentials` for TLS (see channel_credentials), `token` for a bearer JWT."""
+        self.channel = (
+            grpc.aio.secure_channel(target, credentials)
+            if credentials is not None
+            else grpc.aio.insecure_channel(target)
+        )
         self.stub: InvitationServiceAsyncStub = pb_grpc.InvitationServiceStub(self.channel)
         self.timeout = timeout
+        self.metadata = (("authorization", f"Bearer {token}"),) if token else ()
 
     async def __aenter__(self) -> InvitationsClient:
         return self
@@ -76,11 +101,13 @@ class InvitationsClient:
         if expire_time is not None:
             invitation.expire_time.FromDatetime(expire_time)
         request = pb.CreateInvitationRequest(invitation=invitation)
-        return await self.stub.CreateInvitation(request, timeout=self.timeout)
+        return await self.stub.CreateInvitation(
+            request, timeout=self.timeout, metadata=self.metadata
+        )
 
     async def get(self, name: str) -> pb.Invitation:
         request = pb.GetInvitationRequest(name=name)
-        return await self.stub.GetInvitation(request, timeout=self.timeout)
+        return await self.stub.GetInvitation(request, timeout=self.timeout, metadata=self.metadata)
 
     async def list(
         self, status: InvitationStatus | None = None, page_size: int = 0, page_token: str = ""
@@ -90,7 +117,9 @@ class InvitationsClient:
             page_size=page_size,
             page_token=page_token,
         )
-        return await self.stub.ListInvitations(request, timeout=self.timeout)
+        return await self.stub.ListInvitations(
+            request, timeout=self.timeout, metadata=self.metadata
+        )
 
     async def list_all(
         self, status: InvitationStatus | None = None, page_size: int = 0
@@ -129,23 +158,29 @@ class InvitationsClient:
         request = pb.UpdateInvitationRequest(
             invitation=invitation, update_mask=field_mask_pb2.FieldMask(paths=paths)
         )
-        return await self.stub.UpdateInvitation(request, timeout=self.timeout)
+        return await self.stub.UpdateInvitation(
+            request, timeout=self.timeout, metadata=self.metadata
+        )
 
     async def delete(self, name: str) -> None:
         request = pb.DeleteInvitationRequest(name=name)
-        await self.stub.DeleteInvitation(request, timeout=self.timeout)
+        await self.stub.DeleteInvitation(request, timeout=self.timeout, metadata=self.metadata)
 
     async def accept(self, name: str) -> pb.Invitation:
         request = pb.AcceptInvitationRequest(name=name)
-        return await self.stub.AcceptInvitation(request, timeout=self.timeout)
+        return await self.stub.AcceptInvitation(
+            request, timeout=self.timeout, metadata=self.metadata
+        )
 
     async def decline(self, name: str) -> pb.Invitation:
         request = pb.DeclineInvitationRequest(name=name)
-        return await self.stub.DeclineInvitation(request, timeout=self.timeout)
+        return await self.stub.DeclineInvitation(
+            request, timeout=self.timeout, metadata=self.metadata
+        )
 
     async def watch(self) -> AsyncIterator[pb.InvitationEvent]:
         """Every change from now on, until the server ends the stream or the caller stops."""
-        call = self.stub.WatchInvitations(pb.WatchInvitationsRequest())
+        call = self.stub.WatchInvitations(pb.WatchInvitationsRequest(), metadata=self.metadata)
         try:
             await call.initial_metadata()  # subscribed from here on
             async for event in call:
@@ -177,6 +212,10 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m service.client", description=__doc__.split("\n")[0]
     )
     parser.add_argument("--target", default=DEFAULT_TARGET, help="host:port of the server")
+    parser.add_argument("--tls-ca", type=Path, help="CA certificate of the server (turns on TLS)")
+    parser.add_argument("--tls-cert", type=Path, help="client certificate, for mutual TLS")
+    parser.add_argument("--tls-key", type=Path, help="client key, for mutual TLS")
+    parser.add_argument("--token", default=os.environ.get("INVITATIONS_TOKEN"), help="bearer JWT")
     commands = parser.add_subparsers(dest="command", required=True)
     roles = [r.name for r in Role if r.value]
     statuses = [s.name for s in InvitationStatus if s.value]
@@ -206,7 +245,15 @@ def _expire(seconds: float | None) -> datetime | None:
 
 
 async def _run(args: argparse.Namespace) -> None:
-    async with InvitationsClient(args.target) as client:
+    credentials = None
+    if args.tls_ca or args.tls_cert:
+        credentials = channel_credentials(
+            *(
+                path.read_bytes() if path else None
+                for path in (args.tls_ca, args.tls_cert, args.tls_key)
+            )
+        )
+    async with InvitationsClient(args.target, credentials=credentials, token=args.token) as client:
         command = args.command
         if command == "create":
             _print(await client.create(args.email, Role[args.role], _expire(args.expire_in)))
