@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import signal
+import socket
+import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -37,18 +41,68 @@ def database_url(settings: Settings, *, migrate: bool = True) -> Iterator[str]:
         raise StartupError(str(error)) from None
 
 
-async def _serve(settings: Settings, url: str) -> None:
-    await Server(settings, url).run()  # built inside the event loop, as grpc.aio requires
+async def _serve(settings: Settings, url: str, worker: int | None) -> None:
+    metrics_port = settings.metrics_port
+    if metrics_port is not None and worker is not None:
+        metrics_port += worker  # one metrics endpoint per worker process
+    # Built inside the event loop, as grpc.aio requires.
+    server = Server(settings, url, reuse_port=worker is not None, metrics_port=metrics_port)
+    await server.run()
 
 
-def serve(settings: Settings) -> int:
+def serve(settings: Settings, worker: int | None = None) -> int:
     try:
         with database_url(settings) as url:
-            event_loop_runner()(_serve(settings, url))
+            event_loop_runner()(_serve(settings, url, worker))
     except StartupError as error:
         logger.error("cannot start: %s", error)
         return 1
     return 0
+
+
+def serve_workers(settings: Settings, workers: int) -> int:
+    """`serve --workers N`: N server processes sharing one port through SO_REUSEPORT, the
+    kernel spreading connections between them (one Python process uses one core).
+
+    SO_REUSEPORT would also let them share the port with an unrelated server, silently; so the
+    port is first bound here without it, which fails if anything holds it.
+    """
+    if settings.port == 0:
+        logger.error("cannot start: --workers needs a fixed PORT")
+        return 1
+    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((settings.host, settings.port))
+        except OSError as error:
+            logger.error("cannot start: %s is in use (%s)", settings.address, error.strerror)
+            return 1
+    try:
+        with database_url(settings) as url:
+            env = {**os.environ, "DATABASE_URL": url}
+            if settings.database_url is None:
+                env.setdefault("REFLECTION", "true")  # still development
+            children = [
+                subprocess.Popen(
+                    [sys.executable, "-m", "service", "serve", "--worker", str(n)], env=env
+                )
+                for n in range(workers)
+            ]
+            logger.info("workers started", extra={"fields": {"workers": workers}})
+
+            def forward(signum: int, frame: object) -> None:
+                for child in children:
+                    if child.poll() is None:
+                        child.send_signal(signum)
+
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(signum, forward)
+            codes = [child.wait() for child in children]
+    except StartupError as error:
+        logger.error("cannot start: %s", error)
+        return 1
+    logger.info("workers stopped", extra={"fields": {"exit_codes": codes}})
+    return 0 if all(code == 0 for code in codes) else 1
 
 
 def migrate(settings: Settings, action: str, message: str | None) -> int:
@@ -79,7 +133,9 @@ def migrate(settings: Settings, action: str, message: str | None) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m service", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command")
-    commands.add_parser("serve", help="run the server (the default)")
+    serving = commands.add_parser("serve", help="run the server (the default)")
+    serving.add_argument("--workers", type=int, default=1, help="server processes on one port")
+    serving.add_argument("--worker", type=int, help=argparse.SUPPRESS)  # one of --workers
     migrating = commands.add_parser("migrate", help="apply or write database migrations")
     migrating.add_argument(
         "action",
@@ -99,7 +155,10 @@ def main(argv: list[str] | None = None) -> int:
     log.configure(settings.log_level, settings.log_format)
     if args.command == "migrate":
         return migrate(settings, args.action, args.message)
-    return serve(settings)
+    workers = getattr(args, "workers", 1)
+    if workers > 1:
+        return serve_workers(settings, workers)
+    return serve(settings, getattr(args, "worker", None))
 
 
 if __name__ == "__main__":

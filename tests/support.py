@@ -19,7 +19,9 @@ from tools.codegen import ROOT
 class ServerProcess:
     """`python -m service` on a free port, with JSON logs captured line by line."""
 
-    def __init__(self, database_url: str, *, cwd: Path = ROOT, **settings: str) -> None:
+    def __init__(
+        self, database_url: str, *, cwd: Path = ROOT, args: tuple[str, ...] = (), **settings: str
+    ) -> None:
         env = {
             **os.environ,
             "DATABASE_URL": database_url,
@@ -29,7 +31,7 @@ class ServerProcess:
             **{key.upper(): value for key, value in settings.items()},
         }
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "service", "serve"],
+            [sys.executable, "-m", "service", "serve", *args],
             cwd=cwd,
             env=env,
             stderr=subprocess.PIPE,
