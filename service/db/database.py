@@ -31,6 +31,7 @@ from service.errors import DeadlineExceeded, Unavailable
 # What a database that is down, restarting or out of connections looks like from asyncpg.
 CONNECTION_ERRORS = (
     OSError,
+    asyncpg.exceptions.InternalClientError,  # a connection left in a broken state
     asyncpg.PostgresConnectionError,
     asyncpg.InterfaceError,
     asyncpg.CannotConnectNowError,
@@ -81,8 +82,16 @@ class Database:
         try:
             async with asyncio.timeout_at(deadline.current()):
                 pool = await self._get_pool()
-                async with pool.acquire() as connection:
+                connection = await pool.acquire()
+                try:
                     yield connection
+                except (*CONNECTION_ERRORS, TimeoutError, asyncio.CancelledError):
+                    # Interrupted mid-query, or broken: never hand this connection out again
+                    # (asyncpg would later fail with "another operation is in progress").
+                    connection.terminate()
+                    raise
+                finally:
+                    await pool.release(connection)
         except TimeoutError:
             raise DeadlineExceeded("the deadline passed before the database answered") from None
         except CONNECTION_ERRORS as error:
@@ -95,12 +104,16 @@ class Database:
             yield connection
 
     async def ping(self) -> bool:
-        """Whether the database answers a trivial query now."""
+        """Whether the database answers a trivial query now. When it does not, the pooled
+        connections are retired: after a database restart they are all dead, and RPCs should
+        get fresh ones rather than find that out one failure at a time."""
         try:
-            async with asyncio.timeout(2):
+            async with asyncio.timeout(1):
                 pool = await self._get_pool()
                 await pool.fetchval("SELECT 1")
         except (TimeoutError, *CONNECTION_ERRORS, asyncpg.PostgresError):
+            if self._pool is not None:
+                await self._pool.expire_connections()
             return False
         return True
 
