@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -54,7 +55,8 @@ class TcpPostgres:
         if check and result.returncode != 0:
             log = self.folder / "log"
             tail = log.read_text()[-2000:] if log.exists() else ""
-            raise RuntimeError(f"{program} failed: {result.stderr.strip()}\n{tail}")
+            output = (result.stdout + result.stderr).strip()
+            raise RuntimeError(f"{program} {args[-1]} failed: {output}\n{tail}")
 
     def start(self) -> None:
         options = f"-h 127.0.0.1 -p {self.port} -k {self.folder}"
@@ -70,15 +72,33 @@ class TcpPostgres:
                     raise
                 time.sleep(0.25)
 
-    def running(self) -> bool:
+    def _postmaster(self) -> int | None:
+        """The server's process id, if it is running."""
         try:
-            self._run("pg_ctl", "-D", str(self.data), "status")
-        except RuntimeError:
-            return False
-        return True
+            pid = int((self.data / "postmaster.pid").read_text().split("\n", 1)[0])
+            os.kill(pid, 0)
+        except (OSError, ValueError):
+            return None
+        return pid
+
+    def running(self) -> bool:
+        return self._postmaster() is not None
 
     def stop(self, mode: str = "fast", *, check: bool = True) -> None:
-        self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop", check=check)
+        """Stop the server the way pg_ctl does (a signal to the postmaster), and wait for it."""
+        pid = self._postmaster()
+        if pid is None:
+            return
+        os.kill(
+            pid, {"smart": signal.SIGTERM, "fast": signal.SIGINT, "immediate": signal.SIGQUIT}[mode]
+        )
+        deadline = time.monotonic() + 30
+        while self._postmaster() == pid:
+            if time.monotonic() > deadline:
+                if check:
+                    raise RuntimeError("PostgreSQL did not stop within 30 s")
+                return
+            time.sleep(0.05)
 
     def __enter__(self) -> TcpPostgres:
         self.start()
