@@ -85,9 +85,10 @@ class Database:
                 connection = await pool.acquire()
                 try:
                     yield connection
-                except (*CONNECTION_ERRORS, TimeoutError, asyncio.CancelledError):
-                    # Interrupted mid-query, or broken: never hand this connection out again
-                    # (asyncpg would later fail with "another operation is in progress").
+                except CONNECTION_ERRORS:
+                    # Broken: never hand this connection out again (asyncpg would later fail
+                    # with "another operation is in progress"). A deadline is different:
+                    # asyncpg then cancels the query in PostgreSQL, and the connection lives.
                     connection.terminate()
                     raise
                 finally:
