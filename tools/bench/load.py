@@ -29,6 +29,8 @@ def _requests(kind: str, name: str) -> Iterator[bytes]:
     if kind == "echo":
         body = pb.GetInvitationRequest(name=name).SerializeToString()
         return itertools.repeat(body)
+    if kind == "health":  # an empty grpc.health.v1.HealthCheckRequest: no database work
+        return itertools.repeat(b"")
     if kind == "get":
         return itertools.repeat(pb.GetInvitationRequest(name=name).SerializeToString())
     if kind == "create":
@@ -43,14 +45,21 @@ def _requests(kind: str, name: str) -> Iterator[bytes]:
 
 
 async def run(
-    target: str, method: str, requests: Iterator[bytes], concurrency: int, seconds: float
+    target: str,
+    method: str,
+    requests: Iterator[bytes],
+    *,
+    concurrency: int,
+    seconds: float,
+    token: str | None = None,
 ) -> dict[str, float]:
     identity: Callable[[bytes], bytes] = bytes
     async with grpc.aio.insecure_channel(target) as channel:
         call = channel.unary_unary(
             method, request_serializer=identity, response_deserializer=identity
         )
-        await call(next(requests), timeout=10)  # connected and warm
+        metadata = (("authorization", f"Bearer {token}"),) if token else None
+        await call(next(requests), timeout=10, metadata=metadata)  # connected and warm
         latencies: list[float] = []
         errors = 0
         stop_at = time.perf_counter() + seconds
@@ -59,7 +68,7 @@ async def run(
             nonlocal errors
             while (now := time.perf_counter()) < stop_at:
                 try:
-                    await call(next(requests), timeout=10)
+                    await call(next(requests), timeout=10, metadata=metadata)
                 except grpc.aio.AioRpcError:
                     errors += 1
                 latencies.append(time.perf_counter() - now)
@@ -87,7 +96,8 @@ def main() -> int:
     parser.add_argument(
         "method", help="full method path, e.g. /invitations.v1.InvitationService/GetInvitation"
     )
-    parser.add_argument("kind", choices=["echo", "get", "create"])
+    parser.add_argument("kind", choices=["echo", "get", "create", "health"])
+    parser.add_argument("--token", help="a bearer token to send with every call")
     parser.add_argument("--name", default="invitations/00000000-0000-0000-0000-000000000000")
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=3.0)
@@ -100,8 +110,9 @@ def main() -> int:
             args.target,
             args.method,
             _requests(args.kind, args.name),
-            args.concurrency,
-            args.seconds,
+            concurrency=args.concurrency,
+            seconds=args.seconds,
+            token=args.token,
         )
     )
     print(json.dumps(result), flush=True)

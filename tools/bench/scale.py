@@ -1,0 +1,201 @@
+"""Scale-out and the cost of the production interceptor features, measured side by side.
+
+1. `serve --workers 1` against `serve --workers 2` on this 2-core machine, for a no-database
+   RPC (grpc.health.v1 Check) and for GetInvitation, loaded by h2load over 8 connections (or
+   two Python load generators without it). The load generator shares the machine with the
+   servers: its CPU share is printed, since every core it uses is one the servers do not get.
+   Target (issue 6): >= 1.6x with 2 workers on the no-database RPC.
+2. The request interceptor with metrics and JWT auth on, against the same interceptor without
+   them, on the echo server. Target: together <= 5%.
+
+Figures are medians of ROUNDS interleaved runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from generated.invitations.v1 import invitations_pb2 as pb
+from tools import codegen, probe
+
+ROOT = codegen.ROOT
+SECONDS = float(os.environ.get("BENCH_SECONDS", "4"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+HEALTH = "/grpc.health.v1.Health/Check"
+GET = "/invitations.v1.InvitationService/GetInvitation"
+ECHO = "/bench.Echo/Echo"
+
+
+def _h2load(target: str, method: str, message: bytes) -> tuple[float, float]:
+    """h2load (nghttp2's C load generator) replaying one framed gRPC request over 8
+    connections, so SO_REUSEPORT can spread them: (req/s, its CPU share of one core)."""
+    with tempfile.NamedTemporaryFile(suffix=".bin") as body:
+        body.write(b"\x00" + len(message).to_bytes(4, "big") + message)
+        body.flush()
+        before = os.times()
+        headers = ["-H", "content-type: application/grpc", "-H", "te: trailers"]
+        seconds = str(max(1, round(SECONDS)))  # h2load takes whole seconds
+        url = f"http://{target}{method}"
+        output = subprocess.run(
+            ["h2load", "-D", seconds, "-c", "8", "-m", "8", "-d", body.name, *headers, url],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        after = os.times()
+    used = after.children_user - before.children_user
+    used += after.children_system - before.children_system
+    match = re.search(r"finished in [\d.]+s, ([\d.]+) req/s", output)
+    if match is None or " 0 failed" not in output:
+        raise RuntimeError(f"h2load: {output[-500:]}")
+    return float(match.group(1)), used / float(seconds)
+
+
+def _loads(
+    target: str, method: str, kind: str, *args: str, processes: int = 2
+) -> tuple[float, float]:
+    """`processes` load generators at once: (total req/s, their total CPU share of one core)."""
+    command = [sys.executable, "-m", "tools.bench.load", target, method, kind]
+    command += ["--concurrency", "16", "--seconds", str(SECONDS), *args]
+    running = [
+        subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+        for _ in range(processes)
+    ]
+    results = [json.loads(p.communicate()[0]) for p in running]
+    if any(r["errors"] for r in results):
+        raise RuntimeError(f"{method}: calls failed: {results}")
+    return sum(r["rps"] for r in results), sum(r["cpu_share"] for r in results)
+
+
+@contextmanager
+def _service(database_url: str, workers: int) -> Iterator[str]:
+    port = probe.free_port()
+    env = {**os.environ, "DATABASE_URL": database_url, "PORT": str(port), "LOG_FORMAT": "json"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "service", "serve", "--workers", str(workers)],
+        cwd=ROOT,
+        env=env,
+        stderr=subprocess.DEVNULL,
+    )
+    target = f"127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while not probe.serving(target):
+            assert time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.05)
+        time.sleep(0.5 * workers)  # every worker up, not just the first to answer
+        yield target
+    finally:
+        process.terminate()
+        process.wait(30)
+
+
+@contextmanager
+def _echo(*options: str) -> Iterator[str]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tools.bench.echo", *options],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        yield f"127.0.0.1:{process.stdout.readline().strip()}"
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def _keys(folder: Path) -> tuple[Path, str]:
+    """A public key file for the server and a token signed by its private key."""
+    import jwt
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public = folder / "public.pem"
+    public.write_bytes(
+        private.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    claims = {"sub": "bench", "scope": "bench", "exp": int(time.time()) + 3600}
+    return public, jwt.encode(claims, private, algorithm="RS256")
+
+
+def _median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def main() -> None:
+    from service.db.local import local_postgres
+    from tests.conftest import _reset_schema
+
+    print(__doc__.split("\n\n")[0])
+    results: dict[str, list[tuple[float, float]]] = {}
+    with local_postgres("service_bench") as url:
+        _reset_schema(url)
+        if shutil.which("h2load") is None:
+            print(
+                "  h2load not found (apt-get install nghttp2-client): using Python load generators,"
+            )
+            print("  which take most of a core themselves on this machine")
+        for _ in range(ROUNDS):
+            for workers in (1, 2):
+                with _service(url, workers) as target:
+                    name = asyncio.run(_create(target))
+                    get = pb.GetInvitationRequest(name=name).SerializeToString()
+                    if shutil.which("h2load"):
+                        health, get_load = _h2load(target, HEALTH, b""), _h2load(target, GET, get)
+                    else:
+                        health = _loads(target, HEALTH, "health")
+                        get_load = _loads(target, GET, "get", "--name", name)
+                    results.setdefault(f"health, {workers} worker(s)", []).append(health)
+                    results.setdefault(f"GetInvitation, {workers} worker(s)", []).append(get_load)
+    with tempfile.TemporaryDirectory() as folder:
+        public, token = _keys(Path(folder))
+        with (
+            _echo("--interceptor") as plain,
+            _echo("--interceptor", "--metrics", "--auth", str(public)) as full,
+        ):
+            for _ in range(ROUNDS):
+                results.setdefault("echo + interceptor", []).append(
+                    _loads(plain, ECHO, "echo", processes=1)
+                )
+                results.setdefault("echo + interceptor + metrics + auth", []).append(
+                    _loads(full, ECHO, "echo", "--token", token, processes=1)
+                )
+    medians = {
+        label: (_median([r for r, _ in runs]), _median([c for _, c in runs]))
+        for label, runs in results.items()
+    }
+    for label, (rps, cpu) in medians.items():
+        print(f"  {label:<38} {rps:8.0f} req/s   load generators' CPU {cpu:4.0%} of a core")
+    for kind in ("health", "GetInvitation"):
+        ratio = medians[f"{kind}, 2 worker(s)"][0] / medians[f"{kind}, 1 worker(s)"][0]
+        target = " (target >= 1.6x)" if kind == "health" else ""
+        print(f"  2 workers / 1 worker, {kind:<16} {ratio:5.2f}x{target}")
+    cost = 1 - medians["echo + interceptor + metrics + auth"][0] / medians["echo + interceptor"][0]
+    print(f"  metrics + auth cost on the echo server  {cost:5.1%} (target <= 5%)")
+
+
+async def _create(target: str) -> str:
+    from generated.invitations.v1.invitations_enums import Role
+    from service.client import InvitationsClient
+
+    async with InvitationsClient(target) as client:
+        return (await client.create(f"{uuid.uuid4().hex}@scale.test", Role.VIEWER)).name
