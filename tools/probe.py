@@ -8,8 +8,9 @@ import socket
 from pathlib import Path
 
 import grpc
-from grpc_health.v1 import health_pb2
 from grpc_reflection.v1alpha import reflection_pb2
+
+from service import healthcheck
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,30 +30,15 @@ def copy_repository(destination: Path) -> Path:
 
 def serving(target: str) -> bool:
     """Whether a server answers at target and its health service says SERVING."""
-    with grpc.insecure_channel(target) as channel:
-        check = channel.unary_unary(
-            "/grpc.health.v1.Health/Check",
-            request_serializer=health_pb2.HealthCheckRequest.SerializeToString,
-            response_deserializer=health_pb2.HealthCheckResponse.FromString,
-        )
-        try:
-            response = check(health_pb2.HealthCheckRequest(), timeout=0.2)
-        except grpc.RpcError:
-            return False
-    return bool(response.status == health_pb2.HealthCheckResponse.SERVING)
+    return healthcheck.check(target, timeout=0.2) == "SERVING"
 
 
 def serving_with(target: str, field: str) -> bool:
     """Whether a server answers at target, SERVING, with `field` in its Invitation message."""
+    if not serving(target):
+        return False
     with grpc.insecure_channel(target) as channel:
         try:
-            check = channel.unary_unary(
-                "/grpc.health.v1.Health/Check",
-                request_serializer=health_pb2.HealthCheckRequest.SerializeToString,
-                response_deserializer=health_pb2.HealthCheckResponse.FromString,
-            )
-            if check(health_pb2.HealthCheckRequest(), timeout=0.2).status != 1:
-                return False
             reflect = channel.stream_stream(
                 "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
                 request_serializer=reflection_pb2.ServerReflectionRequest.SerializeToString,

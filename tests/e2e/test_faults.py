@@ -14,6 +14,7 @@ import grpc
 import pytest
 
 from generated.invitations.v1.invitations_enums import Role
+from service import healthcheck
 from service.client import InvitationsClient
 from service.db import migrations
 from tests.support import ServerProcess
@@ -32,20 +33,7 @@ def postgres() -> Iterator[TcpPostgres]:
 
 
 def health(target: str) -> str:
-    import grpc as sync_grpc
-    from grpc_health.v1 import health_pb2
-
-    with sync_grpc.insecure_channel(target) as channel:
-        check = channel.unary_unary(
-            "/grpc.health.v1.Health/Check",
-            request_serializer=health_pb2.HealthCheckRequest.SerializeToString,
-            response_deserializer=health_pb2.HealthCheckResponse.FromString,
-        )
-        try:
-            status = check(health_pb2.HealthCheckRequest(), timeout=0.5).status
-        except sync_grpc.RpcError as error:
-            return str(error.code().name)
-    return health_pb2.HealthCheckResponse.ServingStatus.Name(status)
+    return healthcheck.check(target, timeout=0.5)
 
 
 def test_a_database_outage_under_load_fails_fast_and_heals(postgres: TcpPostgres) -> None:

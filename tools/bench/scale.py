@@ -30,6 +30,7 @@ from pathlib import Path
 
 from generated.invitations.v1 import invitations_pb2 as pb
 from tools import codegen, probe
+from tools.bench.service import echo_server
 
 ROOT = codegen.ROOT
 SECONDS = float(os.environ.get("BENCH_SECONDS", "4"))
@@ -103,23 +104,6 @@ def _service(database_url: str, workers: int) -> Iterator[str]:
         process.wait(30)
 
 
-@contextmanager
-def _echo(*options: str) -> Iterator[str]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tools.bench.echo", *options],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        yield f"127.0.0.1:{process.stdout.readline().strip()}"
-    finally:
-        process.terminate()
-        process.wait(10)
-
-
 def _keys(folder: Path) -> tuple[Path, str]:
     """A public key file for the server and a token signed by its private key."""
     import jwt
@@ -169,8 +153,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         public, token = _keys(Path(folder))
         with (
-            _echo("--interceptor") as plain,
-            _echo("--interceptor", "--metrics", "--auth", str(public)) as full,
+            echo_server("--interceptor") as (_, plain),
+            echo_server("--interceptor", "--metrics", "--auth", str(public)) as (_, full),
         ):
             for _ in range(ROUNDS):
                 results.setdefault("echo + interceptor", []).append(

@@ -81,7 +81,8 @@ def _load(
 
 
 @contextmanager
-def _echo(*options: str) -> Iterator[tuple[int, str]]:
+def echo_server(*options: str) -> Iterator[tuple[int, str]]:
+    """tools/bench/echo.py on CPU 0: (its process id, its target)."""
     command = [sys.executable, "-m", "tools.bench.echo", "--cpu", str(SERVER_CPU)]
     process = subprocess.Popen(
         command + list(options),
@@ -234,9 +235,9 @@ def main() -> None:
             results.setdefault(label, []).append(_load(*args, **kwargs))
 
         with (
-            _echo() as bare,
-            _echo("--interceptor") as intercepted,
-            _echo("--database", url) as with_select,
+            echo_server() as bare,
+            echo_server("--interceptor") as intercepted,
+            echo_server("--database", url) as with_select,
             _service(url) as service,
         ):
             name = asyncio.run(_create_one(service[1]))
