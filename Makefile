@@ -56,7 +56,7 @@ format: $(SYNCED) ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-typecheck: generate ## mypy --strict over service/, tests/ and tools/
+typecheck: generate ## mypy --strict over service/, tests/, tools/ and migrations/
 	$(BIN)/mypy
 
 test: lint typecheck ## Lint, type check, the whole test suite, and the image where podman is
