@@ -175,10 +175,10 @@ class RequestInterceptor:
             request_id = _request_id(context)
             code: grpc.StatusCode | None = _OK
             limit = deadline.start(_remaining(context, self.default_timeout))
-            caller = None
+            caller_token = None
             try:
                 _check_parsed(request)
-                caller = self._authenticate(method, context)
+                caller_token = self._authenticate(method, context)
                 return await behavior(request, context)
             except Exception as error:
                 code = self._fail(error, context, method, request_id)
@@ -189,10 +189,15 @@ class RequestInterceptor:
                 code = grpc.StatusCode.CANCELLED
                 raise
             finally:
-                deadline.end(limit)
-                if caller is not None:
-                    auth.reset_caller(caller)
-                self._finish(context, method, code, started, request_id)
+                self._finish(
+                    context,
+                    method,
+                    code,
+                    started,
+                    request_id,
+                    limit=limit,
+                    caller_token=caller_token,
+                )
 
         return unary
 
@@ -204,10 +209,10 @@ class RequestInterceptor:
             code: grpc.StatusCode | None = _OK
             # A stream lives as long as the client wants: only its own deadline applies.
             limit = deadline.start(_remaining(context, None))
-            caller = None
+            caller_token = None
             try:
                 _check_parsed(request)
-                caller = self._authenticate(method, context)
+                caller_token = self._authenticate(method, context)
                 async for response in behavior(request, context):
                     yield response
             except Exception as error:
@@ -218,10 +223,15 @@ class RequestInterceptor:
                 code = grpc.StatusCode.CANCELLED
                 raise
             finally:
-                deadline.end(limit)
-                if caller is not None:
-                    auth.reset_caller(caller)
-                self._finish(context, method, code, started, request_id)
+                self._finish(
+                    context,
+                    method,
+                    code,
+                    started,
+                    request_id,
+                    limit=limit,
+                    caller_token=caller_token,
+                )
 
         return server_streaming
 
@@ -241,7 +251,14 @@ class RequestInterceptor:
         code: grpc.StatusCode | None,
         started: float,
         request_id: str,
+        *,
+        limit: contextvars.Token[float | None],
+        caller_token: contextvars.Token[auth.Caller | None] | None,
     ) -> None:
+        """Undo the RPC's context, return its request id, and record it."""
+        deadline.end(limit)
+        if caller_token is not None:
+            auth.reset_caller(caller_token)
         self.in_flight -= 1
         if code is _OK:
             context.set_trailing_metadata(((REQUEST_ID, request_id),))
