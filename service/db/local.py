@@ -70,5 +70,12 @@ def development_database(*, migrate: bool = True) -> Iterator[str]:
         if migrate:
             from service.db import migrations
 
-            migrations.upgrade(url)
+            try:
+                migrations.upgrade(url)
+            except Exception as error:
+                raise LocalDatabaseError(
+                    f"migrating the local development database failed: {error}\n"
+                    "It holds nothing you need to keep: `make db-reset` deletes it, and the "
+                    "next `make run` creates it again."
+                ) from error
         yield url
