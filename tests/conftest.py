@@ -28,6 +28,18 @@ def _reset_schema(url: str) -> None:
     migrations.upgrade(url)
 
 
+@pytest.fixture(autouse=True)
+def _no_server_outlives_its_test(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Kill server processes a failed test left running (session-scoped ones excepted)."""
+    from tests.support import RUNNING
+
+    before = list(RUNNING)
+    yield
+    for server in [s for s in RUNNING if s not in before]:
+        server.close()
+        RUNNING.remove(server)
+
+
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
     """A real PostgreSQL database for this test run, emptied and given the schema at the start.

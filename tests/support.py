@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -14,6 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from tools.codegen import ROOT
+
+# Every server process a test started; tests/conftest.py closes them after each test.
+RUNNING: list[ServerProcess] = []
 
 
 class ServerProcess:
@@ -36,7 +40,9 @@ class ServerProcess:
             env=env,
             stderr=subprocess.PIPE,
             text=True,
+            start_new_session=True,  # its own process group: close() can end workers too
         )
+        RUNNING.append(self)
         self.logs: list[dict[str, Any]] = []
         self._lines: queue.Queue[dict[str, Any]] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
@@ -75,6 +81,12 @@ class ServerProcess:
     @property
     def target(self) -> str:
         return f"127.0.0.1:{self.port}"
+
+    def close(self) -> None:
+        """Kill whatever is left of it (after a failed test): the process and its workers."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(10)
 
     def stop_cleanly(self) -> None:
         """SIGTERM, and the process must shut down gracefully with exit code 0."""
