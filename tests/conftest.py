@@ -19,15 +19,6 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         pytest.exit(f"make generate failed:\n{error}", returncode=1)
 
 
-def _reset_schema(url: str) -> None:
-    """An empty database, then every migration: the schema production gets."""
-    from service.db import migrations
-    from service.db.schema import drop_everything
-
-    asyncio.run(drop_everything(url))
-    migrations.upgrade(url)
-
-
 @pytest.fixture(autouse=True)
 def _no_server_outlives_its_test(request: pytest.FixtureRequest) -> Iterator[None]:
     """Kill server processes a failed test left running (session-scoped ones excepted)."""
@@ -47,15 +38,17 @@ def database_url() -> Iterator[str]:
     TEST_DATABASE_URL points the suite at a server of your own; otherwise the local development
     PostgreSQL (service/db/local.py) serves a database of its own, `service_test`.
     """
+    from service.db.schema import rebuild
+
     url = os.environ.get("TEST_DATABASE_URL")
     if url:
-        _reset_schema(url)
+        rebuild(url)
         yield url
         return
     from service.db.local import local_postgres
 
     with local_postgres("service_test") as url:
-        _reset_schema(url)
+        rebuild(url)
         yield url
 
 

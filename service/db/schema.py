@@ -23,3 +23,13 @@ async def drop_everything(url: str) -> None:
             await connection.execute(text("CREATE SCHEMA public"))
     finally:
         await engine.dispose()
+
+
+def rebuild(url: str) -> None:
+    """An empty database, then every migration: the schema production gets."""
+    import asyncio
+
+    from service.db import migrations
+
+    asyncio.run(drop_everything(url))
+    migrations.upgrade(url)

@@ -127,12 +127,12 @@ def _median(values: list[float]) -> float:
 
 def main() -> None:
     from service.db.local import local_postgres
-    from tests.conftest import _reset_schema
+    from service.db.schema import rebuild
 
     print(__doc__.split("\n\n")[0])
     results: dict[str, list[tuple[float, float]]] = {}
     with local_postgres("service_bench") as url:
-        _reset_schema(url)
+        rebuild(url)
         if shutil.which("h2load") is None:
             print(
                 "  h2load not found (apt-get install nghttp2-client): using Python load generators,"

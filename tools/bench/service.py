@@ -223,12 +223,12 @@ async def _raw_driver(database_url: str, name: str, concurrency: int = 16) -> tu
 
 def main() -> None:
     from service.db.local import local_postgres
-    from tests.conftest import _reset_schema  # the same schema set-up the tests use
+    from service.db.schema import rebuild  # the same schema set-up the tests use
 
     print(__doc__.split("\n\n")[0])
     print(f"  ({SECONDS:.0f} s a figure; server on CPU {SERVER_CPU}, load on CPU {LOAD_CPU})")
     with local_postgres("service_bench") as url:
-        _reset_schema(url)
+        rebuild(url)
         results: dict[str, list[Result]] = {}
 
         def measure(label: str, *args: Any, **kwargs: Any) -> None:
