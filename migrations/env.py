@@ -20,12 +20,13 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from service.db import enum_migrations
-from service.db.base import Base
-from service.invitations import models  # noqa: F401  (registers the table)
+from service.db.base import load_models
 
 config = context.config
 # Tests pass metadata of their own (tests/integration/test_enum_migrations.py).
-target_metadata = config.attributes.get("metadata", Base.metadata)
+target_metadata = (
+    config.attributes["metadata"] if "metadata" in config.attributes else load_models()
+)
 enum_migrations.install()
 
 

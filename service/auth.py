@@ -2,8 +2,9 @@
 
     authorization: Bearer <JWT signed by the key in AUTH_JWT_PUBLIC_KEY_FILE>
 
-The token's `scope` claim (space-separated) must hold the scope the method requires
-(REQUIRED_SCOPES of each servicer); `sub` names the caller. A missing, malformed, expired or
+The token's `scope` claim (space-separated) must hold the scope the method requires (each
+Resource declares them, service/resource.py); a method with no scope is refused to everyone,
+so authorization fails closed. `sub` names the caller. A missing, malformed, expired or
 badly signed token is UNAUTHENTICATED; a valid one without the scope is PERMISSION_DENIED.
 Health checks and reflection need no token: probes and tools must reach them. Handlers see the
 caller through current_caller(). Tokens are never logged: errors name what is wrong, not the
@@ -77,7 +78,9 @@ class Authenticator:
             raise Unauthenticated("malformed authorization metadata: expected 'Bearer <token>'")
         caller = self._caller(token.strip())
         needed = self.required_scopes.get(method)
-        if needed is not None and needed not in caller.scopes:
+        if needed is None:  # the server refuses to start with such a method; never open it
+            raise PermissionDenied(f"{method} requires a scope that is not configured")
+        if needed not in caller.scopes:
             raise PermissionDenied(f"{caller.subject} lacks the {needed!r} scope for {method}")
         return caller
 

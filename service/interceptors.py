@@ -4,7 +4,8 @@
 - the deadline: the client's, or the server's default for unary calls, set for the database work
   (service/deadline.py);
 - error mapping, the only one: a domain error (service/errors.py) becomes its status code, with
-  `google.rpc.BadRequest` field violations for InvalidArgument; any other exception becomes
+  `google.rpc.BadRequest` field violations for InvalidArgument; an RPC the servicer does not
+  implement (the generated base raises NotImplementedError) is UNIMPLEMENTED; any other becomes
   INTERNAL with a message that only gives the request id, and the traceback goes to the log;
 - the caller: a bearer JWT checked against the method's scope when auth is on (service/auth.py);
 - a request that is not a valid message: INVALID_ARGUMENT (grpc itself would say INTERNAL);
@@ -12,7 +13,7 @@
   and the request's metrics when they are on (service/metrics.py);
 - a count of RPCs under way, so shutdown knows when the in-flight ones are done.
 
-Applied once per method, when the servicer is registered (`intercepted(server, ...)`), not as a
+Applied once per method, when the server registers a resource (`intercepted(server, ...)`), not as a
 `grpc.aio.ServerInterceptor`: grpc.aio runs a ServerInterceptor's pipeline again on every call,
 which alone cost 13% of a bare echo server's throughput here (`make bench`), more than this
 whole interceptor is allowed. Health checks and reflection are registered on the server directly
@@ -281,6 +282,11 @@ class RequestInterceptor:
             details = _rich_status(error)
             if details is not None:
                 trailers += ((STATUS_DETAILS, details),)
+        elif isinstance(error, NotImplementedError):
+            # The generated base servicer's answer for an RPC declared in the proto and not
+            # written yet: a fact about this server, not a bug of the request.
+            code = grpc.StatusCode.UNIMPLEMENTED
+            message = f"{method} is not implemented by this server"
         else:
             code = grpc.StatusCode.INTERNAL
             message = f"internal error (request id {request_id})"

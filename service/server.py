@@ -1,10 +1,13 @@
 """Build, start and gracefully stop the grpc.aio server: the whole life of a process.
 
+build   every resource of service/resources.py, registered through the request interceptor,
+        listed in health and reflection; with auth on, a method without a scope is a
+        start-up error;
 start   bind the port (a port in use is a start-up error), serve health as NOT_SERVING,
-        wait for the database, start listening for invitation events, then SERVING;
+        wait for the database, start the resources' background work, then SERVING;
 run     until SIGTERM or SIGINT, while a monitor keeps health in step with the database;
-stop    health NOT_SERVING, watch streams end cleanly, no new RPCs, in-flight RPCs get
-        the grace period to finish, connections close; the process exits 0.
+stop    health NOT_SERVING, resources stop (watch streams end cleanly), no new RPCs,
+        in-flight RPCs get the grace period to finish, connections close; the process exits 0.
 """
 
 from __future__ import annotations
@@ -12,30 +15,26 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from contextlib import suppress
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from generated.invitations.v1 import invitations_pb2, invitations_pb2_grpc
 from service import tracing
 from service.auth import Authenticator
 from service.config import Settings
 from service.db.database import Database
 from service.interceptors import RequestInterceptor, intercepted
-from service.invitations.events import EventHub
-from service.invitations.logic import Invitations
-from service.invitations.servicer import REQUIRED_SCOPES, InvitationServicer
 from service.log import AccessLog
 from service.metrics import Metrics
+from service.resource import Background, Resource, all_scopes
 
 logger = logging.getLogger("service.server")
 T = TypeVar("T")
 
-SERVICE_NAMES = (invitations_pb2.DESCRIPTOR.services_by_name["InvitationService"].full_name,)
 HEALTH_CHECK_SECONDS = 1.0
 RECHECK_SECONDS = 0.2
 
@@ -61,11 +60,16 @@ class Server:
         *,
         reuse_port: bool = False,
         metrics_port: int | None = None,
+        resources: Sequence[Resource[Any]] | None = None,
     ) -> None:
-        """`reuse_port` is for `serve --workers N` only: the parent checked the port is free."""
+        """`reuse_port` is for `serve --workers N` only: the parent checked the port is free.
+        `resources`: what to serve; service/resources.py's list unless given."""
+        if resources is None:
+            from service.resources import RESOURCES
+
+            resources = RESOURCES
         self.settings = settings
         self.database = Database(database_url, pool_size=settings.database_pool_size)
-        self.events = EventHub(self.database.dsn)
         self.health = health.aio.HealthServicer()
         self.stopping = asyncio.Event()
         self.port = 0
@@ -75,10 +79,17 @@ class Server:
         self.metrics_port = metrics_port
         authenticator = None
         if settings.auth_jwt_public_key_file is not None:
+            scopes = all_scopes(list(resources))
+            unscoped = sorted(method for method, scope in scopes.items() if scope is None)
+            if unscoped:
+                raise StartupError(
+                    f"auth is on and {', '.join(unscoped)} declare(s) no scope: give each one in "
+                    "its Resource's scopes (service/resource.py says how)"
+                )
             authenticator = Authenticator(
                 settings.auth_jwt_public_key_file,
                 algorithms=settings.auth_jwt_algorithms,
-                required_scopes=REQUIRED_SCOPES,
+                required_scopes={method: str(scope) for method, scope in scopes.items()},
                 audience=settings.auth_jwt_audience,
                 issuer=settings.auth_jwt_issuer,
             )
@@ -103,13 +114,18 @@ class Server:
                 ("grpc.keepalive_permit_without_calls", 1),
             ],
         )
-        invitations_pb2_grpc.add_InvitationServiceServicer_to_server(
-            InvitationServicer(Invitations(self.database), self.events),
-            intercepted(self.grpc, self.interceptor),  # type: ignore[arg-type]  # a stand-in
-        )
+        # Every resource's methods go through the interceptor: registered here, never by hand.
+        registrar = cast("grpc.aio.Server", intercepted(self.grpc, self.interceptor))
+        self.background: list[Background] = []
+        for resource in resources:
+            servicer = resource.servicer(self.database)
+            resource.add_to_server(servicer, registrar)
+            if isinstance(servicer, Background):
+                self.background.append(servicer)
+        self.service_names = tuple(resource.name for resource in resources)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.grpc)
         if settings.reflection_enabled:
-            names = (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME)
+            names = (*self.service_names, health.SERVICE_NAME, reflection.SERVICE_NAME)
             reflection.enable_server_reflection(names, self.grpc)
 
     async def _set_health(self, serving: bool) -> None:
@@ -118,7 +134,7 @@ class Server:
             if serving
             else health_pb2.HealthCheckResponse.NOT_SERVING
         )
-        for name in ("", *SERVICE_NAMES):
+        for name in ("", *self.service_names):
             await self.health.set(name, status)
 
     def _bind(self) -> int:
@@ -164,7 +180,8 @@ class Server:
                 return
             logger.warning("waiting for the database")
             await asyncio.sleep(0.5)
-        await self.events.start()
+        for work in self.background:
+            await work.start()
         await self._set_health(True)
         self._monitor = asyncio.create_task(self._watch_database(), name="health-monitor")
         logger.info("serving", extra={"fields": {"port": self.port}})
@@ -189,7 +206,8 @@ class Server:
             with suppress(asyncio.CancelledError):
                 await self._monitor
         await self.health.enter_graceful_shutdown()
-        await self.events.close()  # ends WatchInvitations streams, so they do not use the grace
+        for work in self.background:  # ends watch streams, so they do not use the grace
+            await work.stop()
         # No new RPCs from here; the ones under way get the grace period...
         stopping = asyncio.create_task(self.grpc.stop(grace))
         # ...but once ours are done, nothing is worth waiting for: health Watch and reflection

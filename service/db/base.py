@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+from pathlib import Path
+
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
@@ -17,3 +21,13 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def load_models() -> MetaData:
+    """Import every resource's models (`service/<resource>/models.py`), so Alembic sees all the
+    tables without a list to keep: adding or removing a resource folder is enough."""
+    service = Path(__file__).resolve().parents[1]
+    for package in pkgutil.iter_modules([str(service)]):
+        if package.ispkg and (service / package.name / "models.py").is_file():
+            importlib.import_module(f"service.{package.name}.models")
+    return Base.metadata

@@ -18,28 +18,19 @@ from service.invitations import convert
 from service.invitations.events import EventHub
 from service.invitations.logic import Invitations
 
-_SERVICE = "/invitations.v1.InvitationService/"
-# The token scope each method needs when authentication is on (service/auth.py).
-REQUIRED_SCOPES = {
-    **{_SERVICE + m: "invitations.read" for m in ("GetInvitation", "ListInvitations")},
-    _SERVICE + "WatchInvitations": "invitations.read",
-    **{
-        _SERVICE + m: "invitations.write"
-        for m in (
-            "CreateInvitation",
-            "UpdateInvitation",
-            "DeleteInvitation",
-            "AcceptInvitation",
-            "DeclineInvitation",
-        )
-    },
-}
-
 
 class InvitationServicer(pb_grpc.InvitationServiceServicer):
     def __init__(self, invitations: Invitations, events: EventHub) -> None:
         self.invitations = invitations
         self.events = events
+
+    async def start(self) -> None:
+        """Listen for changes, for WatchInvitations (the server calls this at start-up)."""
+        await self.events.start()
+
+    async def stop(self) -> None:
+        """End the WatchInvitations streams, so they do not hold shutdown's grace period."""
+        await self.events.close()
 
     @override
     async def CreateInvitation(
