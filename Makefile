@@ -9,10 +9,10 @@ SYNCED := $(VENV)/.synced
 export PYTHONDONTWRITEBYTECODE :=
 
 .DEFAULT_GOAL := help
-.PHONY: help generate run migrate downgrade migration watch image image-test db-reset lint format typecheck test bench lock clean
+.PHONY: help generate run migrate downgrade migration watch resource remove-resource rename image image-test db-reset lint format typecheck test bench lock clean
 
 help: ## List the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(BIN)/uv: requirements/uv.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
@@ -29,9 +29,9 @@ generate: $(SYNCED) ## Compile protos/ into generated/ (only what changed)
 	@$(BIN)/python -m tools.codegen
 
 run: generate ## Serve on localhost:50051 (a local PostgreSQL, migrated, unless DATABASE_URL is set)
-	@echo "Serving the invitations API on localhost:50051. Try, in another terminal:"
-	@echo "  .venv/bin/python -m service.client create alice@example.com --role ADMIN"
-	@echo "  .venv/bin/python -m service.client list"
+	@echo "Serving on localhost:50051. Try, in another terminal:"
+	@echo "  .venv/bin/python -m service.client services      # what is served, method by method"
+	@echo "  .venv/bin/python -m service.client call <package.v1.Service/Method> '{...json...}'"
 	@$(BIN)/python -m service serve
 
 migrate: generate ## Apply every migration (DATABASE_URL, or the local database)
@@ -46,6 +46,18 @@ migration: generate ## Autogenerate a migration from the models: make migration 
 
 watch: $(SYNCED) ## Regenerate on every proto save and restart the dev server
 	@$(BIN)/python -m tools.watch
+
+resource: $(SYNCED) ## Add a complete, tested resource: make resource name=book_shelf [plural=book_shelves]
+	@test -n "$(name)" || { echo 'usage: make resource name=<singular_snake> [plural=<plural_snake>]'; exit 2; }
+	@$(BIN)/python -m tools.scaffold add "$(name)" $(if $(plural),--plural "$(plural)")
+
+remove-resource: $(SYNCED) ## Remove a resource (proto, code, tests, registration): make remove-resource name=invitation
+	@test -n "$(name)" || { echo 'usage: make remove-resource name=<singular_snake>'; exit 2; }
+	@$(BIN)/python -m tools.scaffold remove "$(name)" $(if $(plural),--plural "$(plural)")
+
+rename: $(SYNCED) ## Rename the project everywhere: make rename name=billing-service
+	@test -n "$(name)" || { echo 'usage: make rename name=<kebab-name>'; exit 2; }
+	@$(BIN)/python -m tools.rename "$(name)"
 
 lint: $(SYNCED) ## ruff check, ruff format --check and hadolint
 	$(BIN)/ruff check .
@@ -66,10 +78,10 @@ test: lint typecheck ## Lint, type check, the whole test suite, and the image wh
 	@if command -v podman >/dev/null; then $(MAKE) --no-print-directory image-test; \
 		else echo "podman is not installed: skipped make image-test (CI installs it and runs it)"; fi
 
-image: $(SYNCED) ## Build the container image (podman)
+image: generate ## Build the container image (podman)
 	$(BIN)/python -m tools.image build
 
-image-test: $(SYNCED) ## Build the image and run it for real: migrate, serve, RPCs, graceful stop
+image-test: generate ## Build the image and run it for real: migrate, serve, RPCs, graceful stop
 	$(BIN)/python -m tools.image test
 
 bench: generate ## Benchmarks (figures, never pass/fail)

@@ -203,7 +203,7 @@ async def _serve_and_stop(name: str, database_port: int) -> None:
     import grpc
 
     from generated.invitations.v1.invitations_enums import InvitationStatus, Role
-    from service.client import InvitationsClient
+    from service.invitations.client import InvitationsClient
     from tools.probe import free_port, serving
 
     port = free_port()

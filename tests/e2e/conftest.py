@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from service.client import InvitationsClient
+from service.invitations.client import InvitationsClient
 from tests.support import ServerProcess
 
 

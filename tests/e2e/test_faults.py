@@ -15,8 +15,8 @@ import pytest
 
 from generated.invitations.v1.invitations_enums import Role
 from service import healthcheck
-from service.client import InvitationsClient
 from service.db import migrations
+from service.invitations.client import InvitationsClient
 from tests.support import ServerProcess
 from tools.postgres import TcpPostgres
 from tools.probe import free_port

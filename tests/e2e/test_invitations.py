@@ -12,7 +12,8 @@ from google.protobuf import field_mask_pb2
 
 from generated.invitations.v1 import invitations_pb2 as pb
 from generated.invitations.v1.invitations_enums import InvitationEventKind, InvitationStatus, Role
-from service.client import InvitationsClient, field_violations
+from service.client import field_violations
+from service.invitations.client import InvitationsClient
 
 Code = grpc.StatusCode
 

@@ -16,7 +16,7 @@ from grpc_reflection.v1alpha import reflection_pb2
 
 from generated.invitations.v1 import invitations_pb2 as pb
 from generated.invitations.v1.invitations_enums import InvitationEventKind, InvitationStatus, Role
-from service.client import InvitationsClient
+from service.invitations.client import InvitationsClient
 from tests.support import ServerProcess
 
 Code = grpc.StatusCode

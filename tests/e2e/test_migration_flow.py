@@ -61,7 +61,7 @@ def test_add_a_value_in_the_proto_then_migrate_use_and_downgrade(
 
     server = ServerProcess(scratch_url, cwd=copy).start()
     try:
-        client = [sys.executable, "-m", "service.client", "--target", server.target]
+        client = [sys.executable, "-m", "service.invitations.client", "--target", server.target]
         created = subprocess.run(
             [*client, "create", "owner@example.com", "--role", "OWNER"],
             cwd=copy,

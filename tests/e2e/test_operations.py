@@ -13,7 +13,7 @@ import grpc
 
 from generated.invitations.v1 import invitations_pb2 as pb
 from generated.invitations.v1.invitations_enums import Role
-from service.client import InvitationsClient
+from service.invitations.client import InvitationsClient
 from tests.support import ServerProcess
 from tools.probe import free_port
 

@@ -11,7 +11,8 @@ import pytest
 
 from generated.invitations.v1 import invitations_pb2 as pb
 from generated.invitations.v1.invitations_enums import InvitationStatus, Role
-from service.client import InvitationsClient, field_violations
+from service.client import field_violations
+from service.invitations.client import InvitationsClient
 
 
 async def test_paging_returns_every_row_once_while_rows_are_inserted(

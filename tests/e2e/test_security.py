@@ -21,7 +21,8 @@ from cryptography.x509.oid import NameOID
 
 from generated.invitations.v1 import invitations_pb2 as pb
 from generated.invitations.v1.invitations_enums import Role
-from service.client import InvitationsClient, channel_credentials
+from service.client import channel_credentials
+from service.invitations.client import InvitationsClient
 from tests.support import ServerProcess
 
 Code = grpc.StatusCode

@@ -179,7 +179,7 @@ def main() -> None:
 
 async def _create(target: str) -> str:
     from generated.invitations.v1.invitations_enums import Role
-    from service.client import InvitationsClient
+    from service.invitations.client import InvitationsClient
 
     async with InvitationsClient(target) as client:
         return (await client.create(f"{uuid.uuid4().hex}@scale.test", Role.VIEWER)).name

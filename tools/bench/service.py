@@ -112,7 +112,7 @@ def _order(label: str) -> tuple[int, int]:
 
 async def _create_one(target: str) -> str:
     from generated.invitations.v1.invitations_enums import Role
-    from service.client import InvitationsClient
+    from service.invitations.client import InvitationsClient
 
     async with InvitationsClient(target) as client:
         return (await client.create(f"{uuid.uuid4().hex}@bench.test", Role.VIEWER)).name
