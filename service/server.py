@@ -68,6 +68,9 @@ class Server:
             from service.resources import RESOURCES
 
             resources = RESOURCES
+        self.service_names = tuple(resource.name for resource in resources)
+        if len(set(self.service_names)) < len(self.service_names):
+            raise StartupError(f"a service is listed twice: {', '.join(self.service_names)}")
         self.settings = settings
         self.database = Database(database_url, pool_size=settings.database_pool_size)
         self.health = health.aio.HealthServicer()
@@ -122,7 +125,6 @@ class Server:
             resource.add_to_server(servicer, registrar)
             if isinstance(servicer, Background):
                 self.background.append(servicer)
-        self.service_names = tuple(resource.name for resource in resources)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.grpc)
         if settings.reflection_enabled:
             names = (*self.service_names, health.SERVICE_NAME, reflection.SERVICE_NAME)

@@ -5,10 +5,14 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tools import codegen
+
+if TYPE_CHECKING:
+    from tests.support import ServerProcess
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -50,6 +54,17 @@ def database_url() -> Iterator[str]:
     with local_postgres("service_test") as url:
         rebuild(url)
         yield url
+
+
+@pytest.fixture(scope="session")
+def server(database_url: str) -> Iterator[ServerProcess]:
+    """The real server as a process (`python -m service`) on a free port, serving every
+    registered resource, shared by the session's API tests."""
+    from tests.support import ServerProcess
+
+    server = ServerProcess(database_url, reflection="true").start()
+    yield server
+    server.stop_cleanly()
 
 
 @pytest.fixture(scope="session")

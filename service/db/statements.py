@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeAlias, TypeVar
 import asyncpg
 from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.sql import Select
+from sqlalchemy.sql.dml import UpdateBase
 
 R = TypeVar("R")
 AnySelect = Select[*tuple[Any, ...]]
@@ -26,9 +27,14 @@ if TYPE_CHECKING:
 
 
 class Query(Generic[R]):
-    """A SELECT (or DML ... RETURNING wrapped in one) whose rows become R through `make`."""
+    """A SELECT, or an INSERT / UPDATE / DELETE ... RETURNING, whose rows become R through
+    `make` (called with the row's values in the order of the statement's columns)."""
 
-    def __init__(self, statement: AnySelect, make: Callable[[Sequence[Any]], R]) -> None:
+    def __init__(
+        self, statement: AnySelect | UpdateBase, make: Callable[[Sequence[Any]], R]
+    ) -> None:
+        if not statement.exported_columns:
+            raise ValueError("a Query returns rows: give an INSERT, UPDATE or DELETE .returning()")
         compiled = statement.compile(dialect=_DIALECT)
         self.sql = str(compiled)
         self._binds = [
@@ -36,7 +42,7 @@ class Query(Generic[R]):
             for name in compiled.positiontup or ()
         ]
         self._results = [
-            column.type.result_processor(_DIALECT, None) for column in statement.selected_columns
+            column.type.result_processor(_DIALECT, None) for column in statement.exported_columns
         ]
         self._make = make
 

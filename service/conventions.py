@@ -1,0 +1,151 @@
+"""The API conventions every resource shares (Google's AIPs), in one place for their convert.py:
+resource names (AIP-122), page sizes and page tokens (AIP-158), update masks (AIP-134), text
+fields and timestamps. Each parser adds what is wrong to a Violations and returns a placeholder,
+so a request's every mistake is reported at once, each under its field's path.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import unicodedata
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from google.protobuf import field_mask_pb2, timestamp_pb2
+
+from service.errors import Violations
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 1000
+MAX_PAGE_TOKEN_LENGTH = 200
+MAX_MASK_PATHS = 50  # far more than any message has fields: bounds the work on a hostile mask
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+# Timestamps PostgreSQL and Python's datetime can both hold (years 1..9999), in microseconds.
+_MIN_MICROS = (datetime(1, 1, 1, tzinfo=UTC) - _EPOCH) // _MICROSECOND
+_MAX_MICROS = (datetime(9999, 12, 31, tzinfo=UTC) - _EPOCH) // _MICROSECOND
+
+
+def timestamp(value: datetime) -> timestamp_pb2.Timestamp:
+    """A datetime as a protobuf Timestamp (integer arithmetic: exact, and several times
+    cheaper than Timestamp.FromDatetime on every response)."""
+    micros = (value - _EPOCH) // _MICROSECOND
+    seconds, micros = divmod(micros, 1_000_000)
+    return timestamp_pb2.Timestamp(seconds=seconds, nanos=micros * 1000)
+
+
+def parse_name(name: str, collection: str, field: str, violations: Violations) -> uuid.UUID:
+    """`<collection>/<uuid>` -> the uuid. Only the canonical spelling is accepted, so one
+    resource has one name."""
+    prefix = f"{collection}/"
+    if not name:
+        violations.add(field, "is required")
+    elif not name.startswith(prefix):
+        violations.add(field, f"must look like {prefix}{{id}}, got {name[:80]!r}")
+    else:
+        text = name.removeprefix(prefix)
+        try:
+            id = uuid.UUID(text)
+        except ValueError:
+            id = None
+        if id is not None and str(id) == text:
+            return id
+        violations.add(field, f"has no valid id (a lower-case UUID): {name[:80]!r}")
+    return uuid.UUID(int=0)
+
+
+def parse_text(value: str, field: str, violations: Violations, *, max_length: int) -> str:
+    """A required single-line text: trimmed, at most max_length characters, no control or
+    invisible format characters (NUL, bidi overrides, zero-width spaces)."""
+    value = value.strip()
+    if not value:
+        violations.add(field, "is required")
+    elif len(value) > max_length:
+        violations.add(field, f"is longer than {max_length} characters")
+    elif any(unicodedata.category(char) in ("Cc", "Cf") for char in value):
+        violations.add(field, "contains control or invisible characters")
+    return value
+
+
+def parse_page_size(page_size: int, violations: Violations) -> int:
+    """0 means the default; larger than the maximum is capped (AIP-158)."""
+    if page_size < 0:
+        violations.add("page_size", "must not be negative")
+    return min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """Where a page ends: the (create_time, id) of its last row; the next page starts after."""
+
+    create_time: datetime
+    id: uuid.UUID
+
+
+# Page tokens are opaque to clients, but not secret and not signed: a token only says where the
+# previous page ended and grants nothing, so a made-up one can only start a page elsewhere.
+# Decoding checks every part, so a damaged or hostile token is INVALID_ARGUMENT, never a crash.
+_TOKEN_VERSION = "c1"
+
+
+def encode_page_token(cursor: Cursor) -> str:
+    micros = (cursor.create_time - _EPOCH) // _MICROSECOND
+    raw = f"{_TOKEN_VERSION}:{micros}:{cursor.id.hex}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_page_token(token: str, violations: Violations) -> Cursor | None:
+    """The cursor a next_page_token holds; None for the first page (an empty token)."""
+    if not token:
+        return None
+    try:
+        if len(token) > MAX_PAGE_TOKEN_LENGTH:
+            raise ValueError("too long")
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode("ascii")
+        version, micros_text, id_hex = raw.split(":")
+        micros = int(micros_text)
+        if version != _TOKEN_VERSION or not _MIN_MICROS <= micros <= _MAX_MICROS:
+            raise ValueError("not one of ours")
+        return Cursor(_EPOCH + micros * _MICROSECOND, uuid.UUID(hex=id_hex))
+    except (ValueError, UnicodeDecodeError, binascii.Error):
+        violations.add("page_token", "is not a next_page_token of this list")
+        return None
+
+
+def update_paths(
+    mask: field_mask_pb2.FieldMask | None,
+    *,
+    mutable: Sequence[str],
+    output_only: Sequence[str],
+    populated: Sequence[str],
+    violations: Violations,
+) -> list[str]:
+    """The fields an update changes (AIP-134): its mask's paths (`*` is every mutable field),
+    or without a mask the populated ones. Checked against the message's fields."""
+    if mask is None:
+        chosen = [field for field in mutable if field in populated]
+        if not chosen:
+            violations.add("update_mask", "names no field to change, and no field is set")
+        return chosen
+    if len(mask.paths) > MAX_MASK_PATHS:
+        violations.add("update_mask", f"names more than {MAX_MASK_PATHS} paths")
+        return []
+    paths: list[str] = []
+    for index, path in enumerate(mask.paths):
+        if path == "*":
+            paths.extend(mutable)
+        elif path in mutable:
+            paths.append(path)
+        elif path in output_only:
+            violations.add(f"update_mask.paths[{index}]", f"{path!r} is output only")
+        else:
+            violations.add(
+                f"update_mask.paths[{index}]",
+                f"unknown field {path[:80]!r}; one of {', '.join(mutable)}",
+            )
+    if not paths and not violations.found:
+        violations.add("update_mask", "names no field to change")
+    return list(dict.fromkeys(paths))

@@ -1,0 +1,5 @@
+"""The ${p} resource. A request goes straight down and back up:
+
+servicer.py (gRPC <-> domain, via convert.py) -> logic.py (rules) -> storage.py (SQL)
+-> models.py (the table); resource.py plugs it into the server (service/resources.py).
+"""

@@ -1,0 +1,102 @@
+"""Every SQL statement of the ${p} resource, and nothing else.
+
+Statements are SQLAlchemy Core on the typed model's columns, compiled once into Queries that run
+on asyncpg (service/db/statements.py says why). Writes return the row they changed
+(`RETURNING`), so each is one round trip and atomic without an explicit transaction.
+"""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Integer, and_, bindparam, delete, func, insert, or_, select, update
+
+from service.conventions import Cursor
+from service.db.statements import Query
+from service.${p}.domain import New${S}, ${S}, ${S}Changes
+from service.${p}.models import ${S} as Table
+
+if TYPE_CHECKING:
+    from service.db.statements import Connection
+
+COLUMNS = (Table.id, Table.display_name, Table.state, Table.create_time, Table.update_time)
+
+
+def _${s}(row: Sequence[Any]) -> ${S}:
+    id, display_name, state, create_time, update_time = row  # the order of COLUMNS
+    return ${S}(
+        id=id,
+        display_name=display_name,
+        state=state,
+        create_time=create_time,
+        update_time=update_time,
+    )
+
+
+GET = Query(select(*COLUMNS).where(Table.id == bindparam("id")), _${s})
+INSERT = Query(
+    insert(Table)
+    .values(id=bindparam("id"), display_name=bindparam("display_name"), state=bindparam("state"))
+    .returning(*COLUMNS),
+    _${s},
+)
+DELETE = Query(delete(Table).where(Table.id == bindparam("id")).returning(*COLUMNS), _${s})
+_PAGE = select(*COLUMNS).order_by(Table.create_time, Table.id).limit(bindparam("limit", Integer))
+FIRST_PAGE = Query(_PAGE, _${s})
+NEXT_PAGE = Query(
+    _PAGE.where(
+        or_(
+            Table.create_time > bindparam("after_time"),
+            and_(Table.create_time == bindparam("after_time"), Table.id > bindparam("after_id")),
+        )
+    ),
+    _${s},
+)
+
+
+@functools.cache
+def _update_query(fields: tuple[str, ...]) -> Query[${S}]:
+    values: dict[str, Any] = {"update_time": func.now()}
+    values.update({field: bindparam(field) for field in fields})
+    statement = update(Table).where(Table.id == bindparam("id")).values(values)
+    return Query(statement.returning(*COLUMNS), _${s})
+
+
+async def insert_${s}(connection: Connection, new: New${S}) -> ${S}:
+    created = await INSERT.one(
+        connection, id=uuid.uuid4(), display_name=new.display_name, state=new.state
+    )
+    assert created is not None  # INSERT ... RETURNING returns the row it inserted
+    return created
+
+
+async def get_${s}(connection: Connection, id: uuid.UUID) -> ${S} | None:
+    return await GET.one(connection, id=id)
+
+
+async def list_${p}(connection: Connection, *, after: Cursor | None, limit: int) -> list[${S}]:
+    """Up to `limit` rows in (create_time, id) order, after the cursor if given."""
+    if after is None:
+        return await FIRST_PAGE.all(connection, limit=limit)
+    return await NEXT_PAGE.all(
+        connection, limit=limit, after_time=after.create_time, after_id=after.id
+    )
+
+
+async def update_${s}(
+    connection: Connection, id: uuid.UUID, changes: ${S}Changes
+) -> ${S} | None:
+    """Apply the changes that are not None; None if there is no such row."""
+    values = {
+        field: value
+        for field, value in (("display_name", changes.display_name), ("state", changes.state))
+        if value is not None
+    }
+    return await _update_query(tuple(values)).one(connection, id=id, **values)
+
+
+async def delete_${s}(connection: Connection, id: uuid.UUID) -> ${S} | None:
+    return await DELETE.one(connection, id=id)
