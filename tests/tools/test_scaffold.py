@@ -1,0 +1,161 @@
+"""`make resource` and `make remove-resource` in a copy of this repository, with the make
+targets a user runs, against a real PostgreSQL: no hand edits between the commands."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from service.db.schema import drop_everything
+from tests.support import ServerProcess
+from tools import probe
+from tools.codegen import ROOT
+
+
+def make(copy: Path, database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DATABASE_URL": database_url, "TEST_DATABASE_URL": database_url}
+    env.pop("MAKEFLAGS", None)
+    return subprocess.run(
+        ["make", "--no-print-directory", *args],
+        cwd=copy,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+
+
+def python(copy: Path, database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=copy,
+        env={**os.environ, "DATABASE_URL": database_url},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+
+def files(root: Path) -> set[str]:
+    return {
+        str(path.relative_to(root))
+        for path in root.rglob("*")
+        if path.is_file()
+        and not any(part.endswith("_cache") for part in path.parts)
+        and "__pycache__" not in path.parts
+    }
+
+
+@pytest.fixture
+def copy(tmp_path: Path, scratch_url: str) -> Path:
+    """A copy of the repository sharing this environment, on an empty scratch database."""
+    asyncio.run(drop_everything(scratch_url))
+    copy = probe.copy_repository(tmp_path / "repo")
+    (copy / ".venv").symlink_to(ROOT / ".venv")
+    return copy
+
+
+def test_a_scaffolded_resource_migrates_passes_its_checks_and_serves(
+    copy: Path, scratch_url: str
+) -> None:
+    added = make(copy, scratch_url, "resource", "name=book_shelf", "plural=book_shelves")
+    assert added.returncode == 0, added.stderr
+    assert 'make migration m="add book_shelves"' in added.stdout
+    assert "service/book_shelves/storage.py" in added.stdout
+
+    assert make(copy, scratch_url, "migrate").returncode == 0
+    migration = make(copy, scratch_url, "migration", "m=add book shelves")
+    assert migration.returncode == 0, migration.stderr
+    [revision] = (copy / "migrations" / "versions").glob("*add_book_shelves.py")
+    upgrade, downgrade = revision.read_text().split("def downgrade")
+    assert 'name="book_shelf_state"' in upgrade
+    assert 'op.create_table(\n        "book_shelves"' in upgrade
+    assert 'op.drop_table("book_shelves")' in downgrade
+    migrated = make(copy, scratch_url, "migrate")
+    assert migrated.returncode == 0, migrated.stderr
+
+    lint = make(copy, scratch_url, "lint")
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    typecheck = make(copy, scratch_url, "typecheck")
+    assert typecheck.returncode == 0, typecheck.stdout
+    tests = python(
+        copy, scratch_url, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/book_shelves"
+    )
+    assert tests.returncode == 0, tests.stdout[-3000:]
+    assert " passed" in tests.stdout
+    assert "failed" not in tests.stdout
+
+    # What `make run` serves: the new service among the registered ones, answering JSON calls.
+    server = ServerProcess(scratch_url, cwd=copy).start()
+    try:
+        call = [
+            "-m",
+            "service.client",
+            "--target",
+            server.target,
+            "call",
+            "book_shelves.v1.BookShelfService/CreateBookShelf",
+        ]
+        created = python(copy, scratch_url, *call, '{"bookShelf": {"displayName": "Poetry"}}')
+        assert created.returncode == 0, created.stderr
+        shelf = json.loads(created.stdout)
+        assert shelf["displayName"] == "Poetry"
+        assert shelf["state"] == "BOOK_SHELF_STATE_ACTIVE"
+        assert shelf["name"].startswith("bookShelves/")
+        bad = python(copy, scratch_url, *call, '{"bookShelf": {}}')
+        assert bad.returncode == 1
+        assert "INVALID_ARGUMENT" in bad.stderr
+        assert "bookShelf.displayName" in bad.stderr or "book_shelf.display_name" in bad.stderr
+    finally:
+        server.stop_cleanly()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["name=invitation"], "exists already"),
+        (["name=BookShelf"], "snake_case"),
+        (["name=1shelf"], "snake_case"),
+        (["name=class"], "reserved"),
+        (["name=sheep", "plural=sheep"], "must differ"),
+        ([], "usage: make resource"),
+    ],
+)
+def test_a_name_that_exists_or_is_not_an_identifier_is_refused(
+    copy: Path, scratch_url: str, args: list[str], message: str
+) -> None:
+    before = files(copy)
+
+    refused = make(copy, scratch_url, "resource", *args)
+
+    assert refused.returncode == 2
+    assert message in refused.stdout + refused.stderr
+    assert files(copy) == before
+
+
+def test_remove_then_add_again_restores_the_same_files(copy: Path, scratch_url: str) -> None:
+    before = files(copy)
+    assert make(copy, scratch_url, "resource", "name=shelf_item").returncode == 0
+    written = {path: (copy / path).read_text() for path in files(copy) - before}
+    registry = (copy / "service" / "resources.py").read_text()
+    assert "service.shelf_items.resource import RESOURCE as SHELF_ITEMS" in registry
+
+    removed = make(copy, scratch_url, "remove-resource", "name=shelf_item")
+
+    assert removed.returncode == 0, removed.stderr
+    assert 'make migration m="remove shelf_items"' in removed.stdout
+    for folder in ("protos", "service", "tests", "generated"):
+        assert not (copy / folder / "shelf_items").exists()
+    assert (copy / "service" / "resources.py").read_text() == (
+        ROOT / "service" / "resources.py"
+    ).read_text()
+    assert make(copy, scratch_url, "resource", "name=shelf_item").returncode == 0
+    assert {path: (copy / path).read_text() for path in written} == written
