@@ -7,13 +7,14 @@ import sys
 
 os.environ.setdefault("GRPC_VERBOSITY", "ERROR")  # before grpc loads: no INFO lines from its core
 
-from tools.bench import codegen, enums, scale, service
+from tools.bench import codegen, enums, scaffold, scale, service
 
 BENCHMARKS = {
     "codegen": codegen.main,
     "service": service.main,
     "enums": enums.main,
     "scale": scale.main,
+    "scaffold": scaffold.main,
 }
 
 
