@@ -27,9 +27,10 @@ from contextlib import suppress
 from pathlib import Path
 
 from tools.postgres import TcpPostgres
+from tools.rename import project_name
 
 ROOT = Path(__file__).resolve().parent.parent
-IMAGE = "grpc-service-template:dev"
+IMAGE = f"{project_name(ROOT)}:dev"  # pyproject.toml's name: `make rename` changes it
 DEFAULT_BASE = "python:3.12-slim"
 STAND_IN = "localhost/python-base:bookworm"
 CONTAINERS_CONF = ROOT / "deploy" / "podman" / "containers.conf"
