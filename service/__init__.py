@@ -1,1 +1,1 @@
-"""The invitations gRPC service: see README.md for the map of this package."""
+"""The gRPC service: see README.md for the map of this package."""
