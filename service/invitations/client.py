@@ -10,27 +10,35 @@ python -m service.invitations.client list --status PENDING
 python -m service.invitations.client update invitations/<id> --role VIEWER
 python -m service.invitations.client accept invitations/<id>
 python -m service.invitations.client watch
+
+The connection options (--target, TLS, --token or $SERVICE_TOKEN, --timeout, --metadata) and the
+error output are service/client.py's, shared with the generic `python -m service.client`.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import os
 import sys
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import grpc
-from google.protobuf import field_mask_pb2, json_format, message
-from grpc_health.v1 import health_pb2
+from google.protobuf import field_mask_pb2
 
 from generated.invitations.v1 import invitations_pb2 as pb
 from generated.invitations.v1 import invitations_pb2_grpc as pb_grpc
 from generated.invitations.v1.invitations_enums import InvitationStatus, Role
-from service.client import DEFAULT_TARGET, channel_credentials, field_violations
+from service.client import (
+    DEFAULT_TARGET,
+    add_connection_options,
+    check_health,
+    connection_options,
+    open_channel,
+    print_json,
+    request_metadata,
+    run_command,
+)
 
 if TYPE_CHECKING:
     from generated.invitations.v1.invitations_pb2_grpc import InvitationServiceAsyncStub
@@ -44,16 +52,14 @@ class InvitationsClient:
         timeout: float | None = 10.0,
         credentials: grpc.ChannelCredentials | None = None,
         token: str | None = None,
+        metadata: Sequence[tuple[str, str]] = (),
     ) -> None:
-        """`credentials` for TLS (see channel_credentials), `token` for a bearer JWT."""
-        self.channel = (
-            grpc.aio.secure_channel(target, credentials)
-            if credentials is not None
-            else grpc.aio.insecure_channel(target)
-        )
+        """`credentials` for TLS (see service.client.channel_credentials), `token` for a bearer
+        JWT, `metadata` sent with every call (x-request-id, ...)."""
+        self.channel = open_channel(target, credentials)
         self.stub: InvitationServiceAsyncStub = pb_grpc.InvitationServiceStub(self.channel)
         self.timeout = timeout
-        self.metadata = (("authorization", f"Bearer {token}"),) if token else ()
+        self.metadata = request_metadata(token, metadata)
 
     async def __aenter__(self) -> InvitationsClient:
         return self
@@ -160,32 +166,17 @@ class InvitationsClient:
 
     async def health(self, service: str = "") -> str:
         """The health service's answer: SERVING, NOT_SERVING, ..."""
-        # grpcio-health-checking's HealthStub is untyped; the same call, typed:
-        check = self.channel.unary_unary(
-            "/grpc.health.v1.Health/Check",
-            request_serializer=health_pb2.HealthCheckRequest.SerializeToString,
-            response_deserializer=health_pb2.HealthCheckResponse.FromString,
-        )
-        response = await check(health_pb2.HealthCheckRequest(service=service), timeout=5)
-        return health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)
+        return await check_health(self.channel, service, self.metadata)
 
 
 # Command line ----------------------------------------------------------------------------------
-
-
-def _print(item: message.Message) -> None:
-    print(json_format.MessageToJson(item, indent=None), flush=True)
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m service.invitations.client", description=__doc__.split("\n")[0]
     )
-    parser.add_argument("--target", default=DEFAULT_TARGET, help="host:port of the server")
-    parser.add_argument("--tls-ca", type=Path, help="CA certificate of the server (turns on TLS)")
-    parser.add_argument("--tls-cert", type=Path, help="client certificate, for mutual TLS")
-    parser.add_argument("--tls-key", type=Path, help="client key, for mutual TLS")
-    parser.add_argument("--token", default=os.environ.get("INVITATIONS_TOKEN"), help="bearer JWT")
+    add_connection_options(parser)
     commands = parser.add_subparsers(dest="command", required=True)
     roles = [r.name for r in Role if r.value]
     statuses = [s.name for s in InvitationStatus if s.value]
@@ -214,30 +205,22 @@ def _expire(seconds: float | None) -> datetime | None:
     return None if seconds is None else datetime.now(UTC) + timedelta(seconds=seconds)
 
 
-async def _run(args: argparse.Namespace) -> None:
-    credentials = None
-    if args.tls_ca or args.tls_cert:
-        credentials = channel_credentials(
-            *(
-                path.read_bytes() if path else None
-                for path in (args.tls_ca, args.tls_cert, args.tls_key)
-            )
-        )
-    async with InvitationsClient(args.target, credentials=credentials, token=args.token) as client:
+async def _run(args: argparse.Namespace) -> int:
+    async with InvitationsClient(**connection_options(args)) as client:
         command = args.command
         if command == "create":
-            _print(await client.create(args.email, Role[args.role], _expire(args.expire_in)))
+            print_json(await client.create(args.email, Role[args.role], _expire(args.expire_in)))
         elif command in ("get", "accept", "decline"):
-            _print(await getattr(client, command)(args.name))
+            print_json(await getattr(client, command)(args.name))
         elif command == "delete":
             await client.delete(args.name)
         elif command == "list":
             status = InvitationStatus[args.status] if args.status else None
             async for invitation in client.list_all(status, args.page_size):
-                _print(invitation)
+                print_json(invitation)
         elif command == "update":
             role = Role[args.role] if args.role else None
-            _print(
+            print_json(
                 await client.update(
                     args.name,
                     email=args.email,
@@ -248,23 +231,14 @@ async def _run(args: argparse.Namespace) -> None:
             )
         elif command == "watch":
             async for event in client.watch():
-                _print(event)
+                print_json(event)
         elif command == "health":
             print(await client.health())
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    try:
-        asyncio.run(_run(args))
-    except grpc.aio.AioRpcError as error:
-        print(f"error: {error.code().name}: {error.details()}", file=sys.stderr)
-        for field, description in field_violations(error):
-            print(f"  {field}: {description}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 130
-    return 0
+    return run_command(_run(_parser().parse_args(argv)))
 
 
 if __name__ == "__main__":
