@@ -43,7 +43,6 @@ from grpc_health.v1 import health_pb2
 import generated
 
 DEFAULT_TARGET = "localhost:50051"
-REQUEST_ID = "x-request-id"
 TOKEN_VARIABLE = "SERVICE_TOKEN"
 
 

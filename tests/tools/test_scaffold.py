@@ -107,13 +107,13 @@ def test_a_scaffolded_resource_migrates_passes_its_checks_and_serves(
         created = python(copy, scratch_url, *call, '{"bookShelf": {"displayName": "Poetry"}}')
         assert created.returncode == 0, created.stderr
         shelf = json.loads(created.stdout)
-        assert shelf["displayName"] == "Poetry"
+        assert shelf["display_name"] == "Poetry"
         assert shelf["state"] == "BOOK_SHELF_STATE_ACTIVE"
         assert shelf["name"].startswith("bookShelves/")
         bad = python(copy, scratch_url, *call, '{"bookShelf": {}}')
         assert bad.returncode == 1
         assert "INVALID_ARGUMENT" in bad.stderr
-        assert "bookShelf.displayName" in bad.stderr or "book_shelf.display_name" in bad.stderr
+        assert "book_shelf.display_name: is required" in bad.stderr
     finally:
         server.stop_cleanly()
 
