@@ -10,17 +10,16 @@ from pathlib import Path
 import pytest
 from grpc_tools import __file__ as grpc_tools_init
 
-from tests.tools.conftest import ROOT, Project
+from tests.tools.conftest import ROOT, SAMPLE, Project
 from tools import codegen
 
-INVITATIONS = "invitations/v1/invitations.proto"
 NOTES = """syntax = "proto3";
 package notes.v1;
 import "google/protobuf/timestamp.proto";
-import "invitations/v1/invitations.proto";
+import "samples/v1/samples.proto";
 message Note {
   string text = 1;
-  invitations.v1.Role role = 2;
+  samples.v1.Color color = 2;
   google.protobuf.Timestamp create_time = 3;
 }
 """
@@ -38,25 +37,19 @@ def run_cli(project: Project, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def run_python(project: Project, code: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", code], cwd=project.root, capture_output=True, text=True, check=False
-    )
-
-
 def test_generates_messages_stubs_type_hints_and_enums(project: Project) -> None:
     project.generate()
 
     files = set(project.snapshot())
     assert {
         "__init__.py",
-        "invitations/__init__.py",
-        "invitations/v1/__init__.py",
-        "invitations/v1/invitations_pb2.py",
-        "invitations/v1/invitations_pb2.pyi",
-        "invitations/v1/invitations_pb2_grpc.py",
-        "invitations/v1/invitations_pb2_grpc.pyi",
-        "invitations/v1/invitations_enums.py",
+        "samples/__init__.py",
+        "samples/v1/__init__.py",
+        "samples/v1/samples_pb2.py",
+        "samples/v1/samples_pb2.pyi",
+        "samples/v1/samples_pb2_grpc.py",
+        "samples/v1/samples_pb2_grpc.pyi",
+        "samples/v1/samples_enums.py",
     } <= files
 
 
@@ -66,25 +59,24 @@ def test_generated_modules_import_with_well_known_types_and_cross_file_imports(
     project.write_proto("notes/v1/notes.proto", NOTES)
     project.generate()
 
-    result = run_python(
-        project,
+    result = project.run_python(
         "from generated.notes.v1 import notes_pb2\n"
-        "from generated.invitations.v1 import invitations_pb2_grpc\n"
-        "from generated.invitations.v1.invitations_enums import Role\n"
-        "note = notes_pb2.Note(text='hi', role=Role.ADMIN.to_proto())\n"
+        "from generated.samples.v1 import samples_pb2_grpc\n"
+        "from generated.samples.v1.samples_enums import Color\n"
+        "note = notes_pb2.Note(text='hi', color=Color.BLUE.to_proto())\n"
         "note.create_time.FromSeconds(5)\n"
-        "print(type(note).__module__, notes_pb2.Note.FromString(note.SerializeToString()).role)\n"
-        "print(invitations_pb2_grpc.InvitationServiceStub.__module__)\n",
+        "print(type(note).__module__, notes_pb2.Note.FromString(note.SerializeToString()).color)\n"
+        "print(samples_pb2_grpc.SampleServiceStub.__module__)\n",
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [
         "generated.notes.v1.notes_pb2",
         "3",
-        "generated.invitations.v1.invitations_pb2_grpc",
+        "generated.samples.v1.samples_pb2_grpc",
     ]
     # The cross-file import is rewritten; google.protobuf's is not.
     stub = (project.out / "notes/v1/notes_pb2.pyi").read_text()
-    assert "from generated.invitations.v1 import invitations_pb2" in stub
+    assert "from generated.samples.v1 import samples_pb2" in stub
     assert "from google.protobuf import timestamp_pb2" in stub
 
 
@@ -141,52 +133,52 @@ def test_deleting_a_proto_removes_its_outputs_and_empty_folders(project: Project
 
     assert not (project.out / "notes").exists()
     assert "notes/v1/notes_pb2.py" in result.removed
-    assert (project.out / "invitations/v1/invitations_pb2.py").exists()
+    assert (project.out / "samples/v1/samples_pb2.py").exists()
 
 
 def test_renaming_a_proto_moves_its_outputs(project: Project) -> None:
     project.generate()
     # Leave a bytecode cache behind, as importing the old module would.
-    assert run_python(project, "import generated.invitations.v1.invitations_pb2").returncode == 0
+    assert project.run_python("import generated.samples.v1.samples_pb2").returncode == 0
 
-    (project.protos / INVITATIONS).rename(project.protos / "invitations/v1/invites.proto")
+    (project.protos / SAMPLE).rename(project.protos / "samples/v1/specimens.proto")
     project.generate()
 
     files = set(project.snapshot())
-    assert "invitations/v1/invites_pb2.py" in files
-    assert "invitations/v1/invites_enums.py" in files
-    assert not {f for f in files if "invitations_" in f}
-    result = run_python(project, "import generated.invitations.v1.invitations_pb2")
+    assert "samples/v1/specimens_pb2.py" in files
+    assert "samples/v1/specimens_enums.py" in files
+    assert not {f for f in files if "samples_" in f}
+    result = project.run_python("import generated.samples.v1.samples_pb2")
     assert "ModuleNotFoundError" in result.stderr
 
 
 def test_syntax_error_leaves_generated_untouched_and_prints_the_location(project: Project) -> None:
     assert run_cli(project).returncode == 0
     before = project.snapshot()
-    path = project.protos / INVITATIONS
+    path = project.protos / SAMPLE
     lines = path.read_text().splitlines()
-    line_no = next(i for i, line in enumerate(lines, 1) if "string email = 2;" in line)
-    lines[line_no - 1] = "  string email = ;"
+    line_no = next(i for i, line in enumerate(lines, 1) if "string title = 2;" in line)
+    lines[line_no - 1] = "  string title = ;"
     path.write_text("\n".join(lines) + "\n")
 
     result = run_cli(project)
 
     assert result.returncode == 1
-    assert f"protos/{INVITATIONS}:{line_no}:18: Expected field number." in result.stderr
+    assert f"protos/{SAMPLE}:{line_no}:18: Expected field number." in result.stderr
     assert project.snapshot() == before
 
 
 def test_a_hand_edited_or_stray_file_is_put_right(project: Project) -> None:
     project.generate()
-    stub = project.out / "invitations/v1/invitations_pb2.pyi"
+    stub = project.out / "samples/v1/samples_pb2.pyi"
     original = stub.read_bytes()
     stub.write_text("# edited by hand\n")
-    (project.out / "invitations/v1/leftover_pb2.py").write_text("x = 1\n")
+    (project.out / "samples/v1/leftover_pb2.py").write_text("x = 1\n")
 
     result = project.generate()
 
     assert stub.read_bytes() == original
-    assert result.removed == ["invitations/v1/leftover_pb2.py"]
+    assert result.removed == ["samples/v1/leftover_pb2.py"]
 
 
 def test_a_package_that_does_not_mirror_its_folder_is_refused(project: Project) -> None:
@@ -199,11 +191,12 @@ def test_a_package_that_does_not_mirror_its_folder_is_refused(project: Project) 
 
 
 def test_tool_upgrade_regenerates_everything(project: Project) -> None:
+    project.write_proto("notes/v1/notes.proto", NOTES)
     project.generate()
     manifest = project.out / codegen.MANIFEST
     manifest.write_text(manifest.read_text().replace(codegen.fingerprint(), "older-tools"))
 
-    assert project.generate().compiled == [INVITATIONS]
+    assert project.generate().compiled == ["notes/v1/notes.proto", SAMPLE]
 
 
 def test_in_process_type_hints_equal_the_mypy_protobuf_plugins_output(
@@ -226,12 +219,12 @@ def test_in_process_type_hints_equal_the_mypy_protobuf_plugins_output(
             f"--plugin=protoc-gen-mypy_grpc={bin_dir / 'protoc-gen-mypy_grpc'}",
             f"--mypy_out=quiet:{plugins}",
             f"--mypy_grpc_out=quiet:{plugins}",
-            INVITATIONS,
+            SAMPLE,
             "notes/v1/notes.proto",
         ],
         check=True,
     )
-    ours = {"invitations.v1.invitations_pb2", "notes.v1.notes_pb2"}
+    ours = {"samples.v1.samples_pb2", "notes.v1.notes_pb2"}
     stubs = sorted(plugins.rglob("*.pyi"))
     assert len(stubs) == 4
     for stub in stubs:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import importlib
 import inspect
+import json
 import types
 from collections.abc import Callable
 from typing import Protocol
@@ -27,9 +28,9 @@ class ProtoEnumMember(Protocol):
     def proto_name(self) -> str: ...
 
 
-def generated_enum_modules() -> list[types.ModuleType]:
+def repository_enum_modules() -> list[types.ModuleType]:
+    """The enum modules of the repository's own generated/, whatever protos/ holds."""
     paths = sorted((ROOT / "generated").rglob("*_enums.py"))
-    assert paths, "make generate has not run"
     return [
         importlib.import_module(".".join(p.relative_to(ROOT).with_suffix("").parts)) for p in paths
     ]
@@ -51,43 +52,83 @@ def proto_enums(module: types.ModuleType) -> dict[str, descriptor.EnumDescriptor
     return found
 
 
-@pytest.mark.parametrize("module", generated_enum_modules(), ids=lambda m: m.__name__)
-def test_every_proto_enum_value_round_trips(module: types.ModuleType) -> None:
+def assert_round_trips(module: types.ModuleType) -> int:
+    """Every value of every proto enum survives to_proto/from_proto; returns how many enums.
+
+    Also run inside scratch projects (see test_the_sample_enums_round_trip), hence a function.
+    """
     by_class = proto_enums(module)
     classes = {
         name: cls
         for name, cls in vars(module).items()
         if inspect.isclass(cls) and issubclass(cls, enum.Enum) and cls.__module__ == module.__name__
     }
-    assert set(classes) == set(by_class)
+    assert set(classes) == set(by_class), module.__name__
     for name, proto in by_class.items():
         cls = classes[name]
-        assert [v.number for v in proto.values] == [m.value for m in cls]
+        where = f"{module.__name__}.{name}"
+        assert [v.number for v in proto.values] == [m.value for m in cls], where
         from_proto: Callable[[int], ProtoEnumMember] = cls.from_proto  # type: ignore[attr-defined]  # generated per class
         for value in proto.values:
             member = from_proto(value.number)
-            assert member.to_proto() == value.number
-            assert member.proto_name == value.name
+            assert member.to_proto() == value.number, where
+            assert member.proto_name == value.name, where
             prefix = enums.upper_snake(proto.name) + "_"
-            assert value.name in {member.name, prefix + member.name}
+            assert value.name in {member.name, prefix + member.name}, where
+    return len(by_class)
 
 
-def test_invitation_status_reads_as_the_proto_declares_it() -> None:
-    from generated.invitations.v1 import invitations_pb2 as pb
-    from generated.invitations.v1.invitations_enums import InvitationEventKind, InvitationStatus
+def test_the_sample_enums_round_trip(project: Project) -> None:
+    """Top-level and nested enums of the sample proto."""
+    project.generate()
 
-    assert [m.name for m in InvitationStatus] == [
-        "UNSPECIFIED",
-        "PENDING",
-        "ACCEPTED",
-        "DECLINED",
-        "REVOKED",
-    ]
-    assert InvitationStatus.from_proto(pb.INVITATION_STATUS_ACCEPTED) is InvitationStatus.ACCEPTED
-    assert InvitationEventKind.DELETED.to_proto() == pb.InvitationEvent.KIND_DELETED
-    assert "Where an invitation is in its life." in (InvitationStatus.__doc__ or "")
-    with pytest.raises(ValueError, match="99 is not a valid InvitationStatus"):
-        InvitationStatus.from_proto(pb.InvitationStatus.ValueType(99))
+    result = project.run_python(
+        "from generated.samples.v1 import samples_enums\n"
+        "from tests.tools.test_enums import assert_round_trips\n"
+        "print(assert_round_trips(samples_enums))\n"
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["3"]  # Color, SampleState, SampleEventKind
+
+
+def test_the_repositorys_own_enums_round_trip() -> None:
+    """The same check over generated/ as protos/ makes it today, for every resource in it."""
+    modules = repository_enum_modules()
+    if not modules:
+        pytest.skip("protos/ declares no enum: nothing of the repository's own to check")
+    for module in modules:
+        # codegen writes an _enums module only for a proto that declares an enum.
+        assert assert_round_trips(module) > 0, module.__name__
+
+
+def test_a_sample_enum_reads_as_the_proto_declares_it(project: Project) -> None:
+    project.generate()
+
+    result = project.run_python(
+        "import json\n"
+        "from generated.samples.v1 import samples_pb2 as pb\n"
+        "from generated.samples.v1.samples_enums import SampleEventKind, SampleState\n"
+        "try:\n"
+        "    SampleState.from_proto(pb.SampleState.ValueType(99))\n"
+        "except ValueError as error:\n"
+        "    refused = str(error)\n"
+        "print(json.dumps({\n"
+        "    'members': [m.name for m in SampleState],\n"
+        "    'from_proto': SampleState.from_proto(pb.SAMPLE_STATE_PUBLISHED).name,\n"
+        "    'nested': SampleEventKind.DELETED.to_proto() == pb.SampleEvent.KIND_DELETED,\n"
+        "    'doc': SampleState.__doc__,\n"
+        "    'refused': refused,\n"
+        "}))\n"
+    )
+
+    assert result.returncode == 0, result.stderr
+    seen = json.loads(result.stdout)
+    assert seen["members"] == ["UNSPECIFIED", "DRAFT", "PUBLISHED", "ARCHIVED"]
+    assert seen["from_proto"] == "PUBLISHED"
+    assert seen["nested"] is True
+    assert "Where a sample is in its life." in seen["doc"]
+    assert "99 is not a valid SampleState" in seen["refused"]
 
 
 def enum_proto(name: str, *values: str) -> descriptor_pb2.EnumDescriptorProto:

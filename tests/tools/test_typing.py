@@ -1,6 +1,7 @@
 """The generated type hints make mypy --strict useful: right code passes, wrong code is caught.
 
-Each snippet is a file that mypy checks from the repository root, as `make typecheck` would.
+Each snippet is a file of a scratch project holding the sample proto (tests/tools/conftest.py),
+checked with the repository's mypy settings, as `make typecheck` would check the service.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.tools.conftest import ROOT
+from tests.tools.conftest import ROOT, Project, sample_project
 
 HEADER = """\
 from collections.abc import AsyncIterator
@@ -21,144 +22,143 @@ from collections.abc import AsyncIterator
 import grpc
 from google.protobuf import empty_pb2
 
-from generated.invitations.v1 import invitations_pb2 as pb
-from generated.invitations.v1 import invitations_pb2_grpc as pb_grpc
-from generated.invitations.v1.invitations_enums import InvitationStatus, Role
+from generated.samples.v1 import samples_pb2 as pb
+from generated.samples.v1 import samples_pb2_grpc as pb_grpc
+from generated.samples.v1.samples_enums import Color, SampleState
 
 Context = grpc.aio.ServicerContext
 """
 
 # A complete aio servicer and an aio client: must pass --strict with no Any expression at all.
 GOOD = """\
-class Servicer(pb_grpc.InvitationServiceServicer):
-    async def CreateInvitation(
-        self, request: pb.CreateInvitationRequest, context: Context[pb.CreateInvitationRequest, pb.Invitation]
-    ) -> pb.Invitation:
-        role = Role.from_proto(request.invitation.role)
-        return pb.Invitation(
-            email=request.invitation.email,
-            role=role.to_proto(),
-            status=InvitationStatus.PENDING.to_proto(),
+class Servicer(pb_grpc.SampleServiceServicer):
+    async def CreateSample(
+        self, request: pb.CreateSampleRequest, context: Context[pb.CreateSampleRequest, pb.Sample]
+    ) -> pb.Sample:
+        color = Color.from_proto(request.sample.color)
+        return pb.Sample(
+            title=request.sample.title,
+            color=color.to_proto(),
+            state=SampleState.DRAFT.to_proto(),
         )
 
-    async def GetInvitation(
-        self, request: pb.GetInvitationRequest, context: Context[pb.GetInvitationRequest, pb.Invitation]
-    ) -> pb.Invitation:
+    async def GetSample(
+        self, request: pb.GetSampleRequest, context: Context[pb.GetSampleRequest, pb.Sample]
+    ) -> pb.Sample:
         await context.abort(grpc.StatusCode.NOT_FOUND, f"{request.name} does not exist")
 
-    async def ListInvitations(
+    async def ListSamples(
         self,
-        request: pb.ListInvitationsRequest,
-        context: Context[pb.ListInvitationsRequest, pb.ListInvitationsResponse],
-    ) -> pb.ListInvitationsResponse:
-        return pb.ListInvitationsResponse(invitations=[pb.Invitation()], next_page_token="")
+        request: pb.ListSamplesRequest,
+        context: Context[pb.ListSamplesRequest, pb.ListSamplesResponse],
+    ) -> pb.ListSamplesResponse:
+        return pb.ListSamplesResponse(samples=[pb.Sample()], next_page_token="")
 
-    async def UpdateInvitation(
-        self, request: pb.UpdateInvitationRequest, context: Context[pb.UpdateInvitationRequest, pb.Invitation]
-    ) -> pb.Invitation:
+    async def UpdateSample(
+        self, request: pb.UpdateSampleRequest, context: Context[pb.UpdateSampleRequest, pb.Sample]
+    ) -> pb.Sample:
         paths: list[str] = list(request.update_mask.paths)
-        return request.invitation if paths else pb.Invitation()
+        return request.sample if paths else pb.Sample()
 
-    async def DeleteInvitation(
-        self, request: pb.DeleteInvitationRequest, context: Context[pb.DeleteInvitationRequest, empty_pb2.Empty]
+    async def DeleteSample(
+        self, request: pb.DeleteSampleRequest, context: Context[pb.DeleteSampleRequest, empty_pb2.Empty]
     ) -> empty_pb2.Empty:
         return empty_pb2.Empty()
 
-    async def AcceptInvitation(
-        self, request: pb.AcceptInvitationRequest, context: Context[pb.AcceptInvitationRequest, pb.Invitation]
-    ) -> pb.Invitation:
-        return pb.Invitation(name=request.name, status=InvitationStatus.ACCEPTED.to_proto())
-
-    async def DeclineInvitation(
-        self, request: pb.DeclineInvitationRequest, context: Context[pb.DeclineInvitationRequest, pb.Invitation]
-    ) -> pb.Invitation:
-        return pb.Invitation(name=request.name, status=InvitationStatus.DECLINED.to_proto())
-
-    async def WatchInvitations(
-        self, request: pb.WatchInvitationsRequest, context: Context[pb.WatchInvitationsRequest, pb.InvitationEvent]
-    ) -> AsyncIterator[pb.InvitationEvent]:
-        yield pb.InvitationEvent(kind=pb.InvitationEvent.KIND_CREATED)
+    async def WatchSamples(
+        self, request: pb.WatchSamplesRequest, context: Context[pb.WatchSamplesRequest, pb.SampleEvent]
+    ) -> AsyncIterator[pb.SampleEvent]:
+        yield pb.SampleEvent(kind=pb.SampleEvent.KIND_CREATED)
 
 
 async def serve() -> grpc.aio.Server:
     server = grpc.aio.server()
-    pb_grpc.add_InvitationServiceServicer_to_server(Servicer(), server)
+    pb_grpc.add_SampleServiceServicer_to_server(Servicer(), server)
     server.add_insecure_port("127.0.0.1:0")
     await server.start()
     return server
 
 
 async def call(channel: grpc.aio.Channel) -> list[str]:
-    stub = pb_grpc.InvitationServiceStub(channel)
-    created = await stub.CreateInvitation(
-        pb.CreateInvitationRequest(invitation=pb.Invitation(email="a@example.com", role=pb.ROLE_ADMIN)),
+    stub = pb_grpc.SampleServiceStub(channel)
+    created = await stub.CreateSample(
+        pb.CreateSampleRequest(sample=pb.Sample(title="first", color=pb.COLOR_BLUE)),
         timeout=1.0,
     )
-    status: InvitationStatus = InvitationStatus.from_proto(created.status)
-    names = [status.name, created.create_time.ToDatetime().isoformat()]
-    async for event in stub.WatchInvitations(pb.WatchInvitationsRequest()):
-        names.append(event.invitation.name)
+    state: SampleState = SampleState.from_proto(created.state)
+    names = [state.name, created.create_time.ToDatetime().isoformat()]
+    async for event in stub.WatchSamples(pb.WatchSamplesRequest()):
+        names.append(event.sample.name)
     return names
 """
 
 # Each wrong snippet, with the mypy error code and message part it must produce.
 WRONG = {
     "wrong_field_type": (
-        "pb.Invitation(email=5)",
+        "pb.Sample(title=5)",
         "arg-type",
-        'Argument "email" to "Invitation" has incompatible type "int"',
+        'Argument "title" to "Sample" has incompatible type "int"',
     ),
     "wrong_enum_for_field": (
-        "pb.Invitation(role=InvitationStatus.PENDING.to_proto())",
+        "pb.Sample(color=SampleState.DRAFT.to_proto())",
         "arg-type",
-        'Argument "role" to "Invitation" has incompatible type "generated.invitations.v1.invitations_pb2._InvitationStatus.ValueType"',
+        'Argument "color" to "Sample" has incompatible type "generated.samples.v1.samples_pb2._SampleState.ValueType"',
     ),
     "unknown_field": (
-        "pb.Invitation(nickname='x')",
+        "pb.Sample(nickname='x')",
         "call-arg",
-        'Unexpected keyword argument "nickname" for "Invitation"',
+        'Unexpected keyword argument "nickname" for "Sample"',
     ),
     "missing_rpc": (
         """\
-        class Partial(pb_grpc.InvitationServiceServicer):
-            async def GetInvitation(
-                self, request: pb.GetInvitationRequest, context: Context[pb.GetInvitationRequest, pb.Invitation]
-            ) -> pb.Invitation:
-                return pb.Invitation()
+        class Partial(pb_grpc.SampleServiceServicer):
+            async def GetSample(
+                self, request: pb.GetSampleRequest, context: Context[pb.GetSampleRequest, pb.Sample]
+            ) -> pb.Sample:
+                return pb.Sample()
 
-        pb_grpc.add_InvitationServiceServicer_to_server(Partial(), grpc.aio.server())
+        pb_grpc.add_SampleServiceServicer_to_server(Partial(), grpc.aio.server())
         """,
         "abstract",
-        'Cannot instantiate abstract class "Partial" with abstract attributes "AcceptInvitation"',
+        'Cannot instantiate abstract class "Partial" with abstract attributes "CreateSample"',
     ),
     "wrong_request_type_on_client": (
         """\
         async def call(channel: grpc.aio.Channel) -> None:
-            stub = pb_grpc.InvitationServiceStub(channel)
-            await stub.GetInvitation(pb.DeleteInvitationRequest(name="invitations/1"))
+            stub = pb_grpc.SampleServiceStub(channel)
+            await stub.GetSample(pb.DeleteSampleRequest(name="samples/1"))
         """,
         "arg-type",
-        'has incompatible type "DeleteInvitationRequest"; expected "GetInvitationRequest"',
+        'has incompatible type "DeleteSampleRequest"; expected "GetSampleRequest"',
     ),
     "wrong_response_type_in_servicer": (
         """\
-        class Wrong(pb_grpc.InvitationServiceServicer):
-            async def GetInvitation(
-                self, request: pb.GetInvitationRequest, context: Context[pb.GetInvitationRequest, pb.Invitation]
-            ) -> pb.Invitation:
-                return pb.ListInvitationsResponse()
+        class Wrong(pb_grpc.SampleServiceServicer):
+            async def GetSample(
+                self, request: pb.GetSampleRequest, context: Context[pb.GetSampleRequest, pb.Sample]
+            ) -> pb.Sample:
+                return pb.ListSamplesResponse()
         """,
         "return-value",
-        'Incompatible return value type (got "ListInvitationsResponse", expected "Invitation")',
+        'Incompatible return value type (got "ListSamplesResponse", expected "Sample")',
     ),
 }
 
 
-def run_mypy(files: list[Path]) -> str:
+def run_mypy(project: Project, files: list[Path]) -> str:
+    """mypy with the repository's settings, from the project's root, where `generated` is."""
     result = subprocess.run(
-        [sys.executable, "-m", "mypy", "--strict", "--disallow-any-expr", "--no-pretty"]
-        + [str(f) for f in files],
-        cwd=ROOT,
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            f"--config-file={ROOT / 'pyproject.toml'}",
+            "--strict",
+            "--disallow-any-expr",
+            "--no-pretty",
+            *(str(f) for f in files),
+        ],
+        cwd=project.root,
         capture_output=True,
         text=True,
         check=False,
@@ -169,13 +169,16 @@ def run_mypy(files: list[Path]) -> str:
 @pytest.fixture(scope="module")
 def mypy_output(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[str]]:
     """One mypy run over every snippet (mypy's start-up dominates); errors by snippet name."""
-    folder = tmp_path_factory.mktemp("snippets")
+    project = sample_project(tmp_path_factory.mktemp("typing"))
+    project.generate()
+    folder = project.root / "snippets"
+    folder.mkdir()
     files = []
     for name, body in {"good": GOOD, **{n: w[0] for n, w in WRONG.items()}}.items():
         path = folder / f"{name}.py"
         path.write_text(HEADER + "\n\n" + textwrap.dedent(body))
         files.append(path)
-    output = run_mypy(files)
+    output = run_mypy(project, files)
     errors: dict[str, list[str]] = {path.stem: [] for path in files}
     for line in output.splitlines():
         match = re.match(r".*?(\w+)\.py:\d+: error: (.*)", line)

@@ -130,24 +130,24 @@ async def test_an_accepted_email_can_be_invited_again(
 
 async def test_watch_streams_every_change(client: InvitationsClient, email: str) -> None:
     events: list[pb.InvitationEvent] = []
-    subscribed = asyncio.Event()
+    call = client.stub.WatchInvitations(pb.WatchInvitationsRequest())
 
     async def watch() -> None:
-        stream = client.watch()
-        subscribed.set()
-        async for event in stream:
+        async for event in call:
             if event.invitation.email == email:
                 events.append(event)
                 if len(events) == 3:
                     return
 
+    await asyncio.wait_for(call.initial_metadata(), 10)  # the stream's headers: subscribed
     watcher = asyncio.create_task(watch())
-    await subscribed.wait()
-    await asyncio.sleep(0.2)  # the stream's headers: the server has subscribed
     created = await client.create(email, Role.VIEWER)
     await client.accept(created.name)
     await client.delete(created.name)
-    await asyncio.wait_for(watcher, 10)
+    try:
+        await asyncio.wait_for(watcher, 10)
+    finally:
+        call.cancel()
 
     kinds = [InvitationEventKind.from_proto(e.kind) for e in events]
     assert kinds == [

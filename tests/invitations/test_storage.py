@@ -25,10 +25,14 @@ async def test_every_enum_value_is_stored_read_back_and_published(
     database: Database, database_url: str
 ) -> None:
     events: list[Event] = []
+    arrived = asyncio.Event()
+
+    def on_notification(*args: object) -> None:
+        events.append(storage.parse_event(str(args[-1])))
+        arrived.set()
+
     listener = await asyncpg.connect(database_url.replace("+asyncpg", ""))
-    await listener.add_listener(
-        storage.CHANNEL, lambda *args: events.append(storage.parse_event(str(args[-1])))
-    )
+    await listener.add_listener(storage.CHANNEL, on_notification)
     written = []
     for role in (r for r in Role if r.value):
         for status in (s for s in InvitationStatus if s.value):
@@ -43,10 +47,17 @@ async def test_every_enum_value_is_stored_read_back_and_published(
             assert read is not None
             assert (read.role, read.status) == (role, status)
             written += [created, changed]
-    await asyncio.sleep(0.3)
+
+    def received() -> list[Event]:
+        return [e for e in events if e.invitation.email.endswith("@storage.test")]
+
+    async with asyncio.timeout(10):  # notifications arrive on the listener's connection
+        while len(received()) < len(written):
+            arrived.clear()
+            await arrived.wait()
     await listener.close()
 
-    mine = [e for e in events if e.invitation.email.endswith("@storage.test")]
+    mine = received()
     assert [e.invitation for e in mine] == written
     assert {e.kind for e in mine} == {InvitationEventKind.CREATED, InvitationEventKind.UPDATED}
 
