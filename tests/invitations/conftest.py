@@ -1,22 +1,15 @@
-"""The invitations tests' fixtures: a real server, a typed client on it, and a fresh address."""
+"""The invitations tests' fixtures: a typed client on the session's real server
+(tests/conftest.py), and a fresh address."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
 from service.invitations.client import InvitationsClient
 from tests.support import ServerProcess
-
-
-@pytest.fixture(scope="session")
-def server(database_url: str) -> Iterator[ServerProcess]:
-    """A real server process; the same as tests/e2e's, which this folder cannot see."""
-    server = ServerProcess(database_url, reflection="true").start()
-    yield server
-    server.stop_cleanly()
 
 
 @pytest.fixture
