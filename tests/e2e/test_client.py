@@ -1,126 +1,60 @@
-"""The generic client, `python -m service.client` and `Client`, against a real server."""
+"""The generic client with no resource of ours: the health service, and the mistakes it sees
+itself. tests/invitations/test_client.py calls a resource's methods through it."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
 import subprocess
 import sys
-import time
-import uuid
-from collections.abc import Awaitable, Callable, Iterator
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any
 
-import grpc
-import jwt
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 
-from service.client import Client, RequestError, field_violations
+from service.client import Client, RequestError
 from tests.support import ServerProcess
 from tools.codegen import ROOT
 
-CREATE = "invitations.v1.InvitationService/CreateInvitation"
-GET = "invitations.v1.InvitationService/GetInvitation"
-WATCH = "invitations.v1.InvitationService/WatchInvitations"
+CHECK = "grpc.health.v1.Health/Check"
+WATCH = "grpc.health.v1.Health/Watch"
 
 
-def command(server: ServerProcess, *args: str, module: str = "service.client") -> list[str]:
-    return [sys.executable, "-m", module, "--target", server.target, *args]
+def command(server: ServerProcess, *args: str) -> list[str]:
+    return [sys.executable, "-m", "service.client", "--target", server.target, *args]
 
 
-def run(
-    server: ServerProcess,
-    *args: str,
-    stdin: str | None = None,
-    env: dict[str, str] | None = None,
-    module: str = "service.client",
-) -> subprocess.CompletedProcess[str]:
-    without_token = {k: v for k, v in os.environ.items() if k != "SERVICE_TOKEN"}
+def run(server: ServerProcess, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        command(server, *args, module=module),
-        cwd=ROOT,
-        input=stdin,
-        env={**without_token, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+        command(server, *args), cwd=ROOT, capture_output=True, text=True, timeout=60, check=False
     )
 
 
-def one_json_line(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
-    assert result.returncode == 0, result.stderr
-    [line] = result.stdout.splitlines()
-    response: dict[str, Any] = json.loads(line)
-    return response
-
-
-# The command line ------------------------------------------------------------------------------
-
-
-def test_services_lists_methods_with_their_messages(server: ServerProcess) -> None:
+def test_services_lists_the_health_methods(server: ServerProcess) -> None:
     result = run(server, "services")
 
     assert result.returncode == 0, result.stderr
-    lines = result.stdout.splitlines()
     assert (
-        "/invitations.v1.InvitationService/CreateInvitation  "
-        "invitations.v1.CreateInvitationRequest -> invitations.v1.Invitation"
-    ) in lines
-    assert (
-        "/invitations.v1.InvitationService/WatchInvitations  "
-        "invitations.v1.WatchInvitationsRequest -> stream invitations.v1.InvitationEvent"
-    ) in lines
+        "/grpc.health.v1.Health/Watch  "
+        "grpc.health.v1.HealthCheckRequest -> stream grpc.health.v1.HealthCheckResponse"
+    ) in result.stdout.splitlines()
 
 
-def test_call_creates_then_gets_by_the_returned_name(server: ServerProcess, email: str) -> None:
-    expire = (datetime.now(UTC) + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    # Requests may use the lowerCamelCase JSON names; responses have the .proto's.
-    request = {"invitation": {"email": email, "role": "ROLE_EDITOR", "expireTime": expire}}
+def test_call_prints_the_response_as_one_json_line(server: ServerProcess) -> None:
+    result = run(server, "call", CHECK, '{"service": ""}')
 
-    created = one_json_line(run(server, "call", CREATE, json.dumps(request)))
-
-    assert created["name"].startswith("invitations/")
-    assert created["email"] == email
-    assert created["role"] == "ROLE_EDITOR"
-    assert created["status"] == "INVITATION_STATUS_PENDING"
-    assert created["expire_time"] == expire
-    # The leading-slash form, with the request on stdin:
-    fetched = run(server, "call", f"/{GET}", "-", stdin=json.dumps({"name": created["name"]}))
-    assert one_json_line(fetched) == created
-    # The short form:
-    name = json.dumps({"name": created["name"]})
-    short = run(server, "call", "InvitationService/GetInvitation", name)
-    assert one_json_line(short) == created
-
-
-def test_a_bad_email_is_invalid_argument_naming_the_field(server: ServerProcess) -> None:
-    request = {"invitation": {"email": "not-an-address", "role": "ROLE_VIEWER"}}
-
-    result = run(server, "call", CREATE, json.dumps(request))
-
-    assert result.returncode == 1
-    assert result.stderr.startswith("error: INVALID_ARGUMENT: ")
-    assert "  invitation.email: " in result.stderr
-    assert result.stdout == ""
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ['{"status": "SERVING"}']
+    assert run(server, "call", "/" + CHECK).stdout == result.stdout  # default {}, leading slash
 
 
 @pytest.mark.parametrize(
     ("method", "request_json", "named"),
     [
-        ("InvitationService/CreateInvitatio", "{}", "InvitationService/CreateInvitation"),
-        ("Invitations/Get", "{}", "no method 'Invitations/Get'"),
-        (CREATE, '{"invitation": {"email": ', "not JSON: Expecting value: line 1 column 26"),
-        (CREATE, "[]", "must be a JSON object"),
-        (CREATE, '{"invitation": {"emial": "a@example.com"}}', 'no field named "emial"'),
-        (CREATE, '{"invitation": {"role": "ROLE_OWNER"}}', "Invalid enum value ROLE_OWNER"),
-        (CREATE, '{"invitation": {"expire_time": "tomorrow"}}', "expire_time"),
+        ("Health/Chek", "{}", "grpc.health.v1.Health/Check"),
+        ("Nothing/Here", "{}", "no method 'Nothing/Here'"),
+        (CHECK, '{"service": ', "not JSON"),
+        (CHECK, "[]", "must be a JSON object"),
+        (CHECK, '{"servise": ""}', 'no field named "servise"'),
     ],
 )
 def test_mistakes_the_client_can_see_exit_2_naming_them(
@@ -134,158 +68,44 @@ def test_mistakes_the_client_can_see_exit_2_naming_them(
     assert "Traceback" not in result.stderr
 
 
-def test_health_of_the_server_and_of_one_service(server: ServerProcess) -> None:
-    assert run(server, "health").stdout == "SERVING\n"
-    assert run(server, "health", "invitations.v1.InvitationService").stdout == "SERVING\n"
+def test_an_error_from_the_server_exits_1_with_its_code(server: ServerProcess) -> None:
     unknown = run(server, "health", "nothing.v1.NoService")
+
     assert unknown.returncode == 1
     assert unknown.stderr.startswith("error: NOT_FOUND: ")
+    assert run(server, "health").stdout == "SERVING\n"
 
 
-def test_metadata_options_reach_the_server(server: ServerProcess) -> None:
-    request_id = f"client-test-{uuid.uuid4().hex}"
-
-    result = run(server, "--metadata", f"X-Request-Id={request_id}", "call", GET, '{"name": "x"}')
-
-    assert result.returncode == 1  # a malformed name; the access log still has the call
-    deadline = time.monotonic() + 10
-    while not any(entry.get("request_id") == request_id for entry in server.logs):
-        assert time.monotonic() < deadline, "no access log line with the request id"
-        time.sleep(0.05)
-
-
-async def test_call_prints_each_streamed_event_until_interrupted(
-    server: ServerProcess, email: str
-) -> None:
+async def test_a_stream_prints_each_message_until_interrupted(server: ServerProcess) -> None:
     watcher = await asyncio.create_subprocess_exec(
-        *command(server, "call", "InvitationService/WatchInvitations"),
+        *command(server, "call", WATCH),
         cwd=ROOT,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
     assert watcher.stdout is not None
     assert watcher.stderr is not None
-    stdout, stderr = watcher.stdout, watcher.stderr
-
-    async def next_line() -> dict[str, Any]:
-        line = await stdout.readline()
-        assert line, f"the stream ended: {(await stderr.read()).decode()}"
-        event: dict[str, Any] = json.loads(line)
-        return event
-
     try:
-        async with Client(server.target) as client:
-            event = await event_of_a_new_invitation(client, next_line, email)
-        assert event["kind"] == "KIND_CREATED"
-        assert event["invitation"]["email"].endswith(email)
+        line = await asyncio.wait_for(watcher.stdout.readline(), 30)
+        assert json.loads(line) == {"status": "SERVING"}
 
         watcher.send_signal(signal.SIGINT)  # Ctrl-C
         assert await asyncio.wait_for(watcher.wait(), 10) == 130
-        assert "Traceback" not in (await stderr.read()).decode()
+        assert "Traceback" not in (await watcher.stderr.read()).decode()
     finally:
         if watcher.returncode is None:
             watcher.kill()
             await watcher.wait()
 
 
-async def event_of_a_new_invitation(
-    client: Client, next_event: Callable[[], Awaitable[dict[str, Any]]], email: str
-) -> dict[str, Any]:
-    """Create invitations until the stream shows one of them: it subscribes at a moment the
-    caller cannot see, so an invitation created once might come before it."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + 30
-    created: set[str] = set()
-    pending = asyncio.ensure_future(next_event())
-    try:
-        while loop.time() < deadline:
-            if not pending.done():
-                address = f"{len(created)}-{email}"
-                request = {"invitation": {"email": address, "role": "ROLE_VIEWER"}}
-                created.add((await client.call(CREATE, request))["name"])
-                await asyncio.wait({pending}, timeout=0.5)
-                continue
-            event = pending.result()
-            if event["invitation"]["name"] in created:
-                return event
-            pending = asyncio.ensure_future(next_event())
-    finally:
-        pending.cancel()
-    raise AssertionError(f"no event for any of {len(created)} new invitations within 30 s")
-
-
-# The Python API --------------------------------------------------------------------------------
-
-
-async def test_python_api_calls_and_streams_with_dicts(server: ServerProcess, email: str) -> None:
-    async with Client(server.target, metadata=[("x-request-id", "python-api")]) as client:
-        created = await client.call(CREATE, {"invitation": {"email": email, "role": "ROLE_ADMIN"}})
-        assert await client.call("InvitationService/GetInvitation", {"name": created["name"]}) == (
-            created
-        )
-        assert await client.health() == "SERVING"
-
-        events = client.stream(WATCH)
-        try:
-            event = await event_of_a_new_invitation(client, events.__anext__, email)
-        finally:
-            await events.aclose()
-        assert event["kind"] == "KIND_CREATED"
-
-
-async def test_python_api_errors(server: ServerProcess) -> None:
+async def test_python_api_calls_and_streams_with_dicts(server: ServerProcess) -> None:
     async with Client(server.target) as client:
+        assert await client.call(CHECK) == {"status": "SERVING"}
+        assert await client.health() == "SERVING"
+        updates = client.stream(WATCH, {"service": ""})
+        try:
+            assert await anext(updates) == {"status": "SERVING"}
+        finally:
+            await updates.aclose()
         with pytest.raises(RequestError, match=r"use stream\(\)"):
             await client.call(WATCH)
-        with pytest.raises(RequestError, match='no field named "emial"'):
-            await client.call(CREATE, {"invitation": {"emial": "a@example.com"}})
-        with pytest.raises(grpc.aio.AioRpcError) as caught:
-            await client.call(CREATE, {"invitation": {"email": "nope", "role": "ROLE_VIEWER"}})
-    assert caught.value.code() is grpc.StatusCode.INVALID_ARGUMENT
-    assert "invitation.email" in dict(field_violations(caught.value))
-
-
-# Tokens, with authentication on ------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def signing_key(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> tuple[ec.EllipticCurvePrivateKey, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    public = tmp_path_factory.mktemp("jwt") / "public.pem"
-    public.write_bytes(
-        key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-    )
-    return key, public
-
-
-@pytest.fixture(scope="module")
-def auth_server(
-    database_url: str, signing_key: tuple[ec.EllipticCurvePrivateKey, Path]
-) -> Iterator[ServerProcess]:
-    server = ServerProcess(database_url, auth_jwt_public_key_file=str(signing_key[1])).start()
-    yield server
-    server.stop_cleanly()
-
-
-@pytest.mark.parametrize("module", ["service.client", "service.invitations.client"])
-def test_both_command_lines_send_the_token_of_service_token(
-    auth_server: ServerProcess,
-    signing_key: tuple[ec.EllipticCurvePrivateKey, Path],
-    module: str,
-) -> None:
-    claims = {"sub": "cli", "scope": "invitations.read", "exp": int(time.time()) + 600}
-    token = jwt.encode(claims, signing_key[0], algorithm="ES256")
-    args = (
-        ("call", "InvitationService/ListInvitations") if module == "service.client" else ("list",)
-    )
-
-    refused = run(auth_server, *args, module=module)
-    accepted = run(auth_server, *args, module=module, env={"SERVICE_TOKEN": token})
-
-    assert refused.returncode == 1
-    assert refused.stderr.startswith("error: UNAUTHENTICATED: ")
-    assert accepted.returncode == 0, accepted.stderr
