@@ -121,7 +121,6 @@ def test_a_scaffolded_resource_migrates_passes_its_checks_and_serves(
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["name=invitation"], "exists already"),
         (["name=BookShelf"], "snake_case"),
         (["name=1shelf"], "snake_case"),
         (["name=class"], "reserved"),
@@ -145,6 +144,10 @@ def test_remove_then_add_again_restores_the_same_files(copy: Path, scratch_url: 
     before = files(copy)
     assert make(copy, scratch_url, "resource", "name=shelf_item").returncode == 0
     written = {path: (copy / path).read_text() for path in files(copy) - before}
+    again = make(copy, scratch_url, "resource", "name=shelf_item")
+    assert again.returncode == 2
+    assert "shelf_items exists already: protos/shelf_items, service/shelf_items" in again.stderr
+    assert {path: (copy / path).read_text() for path in written} == written
     registry = (copy / "service" / "resources.py").read_text()
     assert "service.shelf_items.resource import RESOURCE as SHELF_ITEMS" in registry
 
@@ -159,3 +162,48 @@ def test_remove_then_add_again_restores_the_same_files(copy: Path, scratch_url: 
     ).read_text()
     assert make(copy, scratch_url, "resource", "name=shelf_item").returncode == 0
     assert {path: (copy / path).read_text() for path in written} == written
+
+
+def test_without_the_example_the_remaining_suite_passes(tmp_path: Path) -> None:
+    """The promise of `make remove-resource`: the template's own checks do not need
+    invitations. In a copy, on its own local PostgreSQL (no DATABASE_URL: as a new user)."""
+    copy = probe.copy_repository(tmp_path / "repo")
+    (copy / ".venv").symlink_to(ROOT / ".venv")
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "TEST_DATABASE_URL")}
+    env.pop("MAKEFLAGS", None)
+
+    def run(*command: str) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run(
+            command, cwd=copy, env=env, capture_output=True, text=True, check=False, timeout=1500
+        )
+        assert done.returncode == 0, f"{command}: {done.stdout[-4000:]}{done.stderr[-4000:]}"
+        return done
+
+    removed = run("make", "--no-print-directory", "remove-resource", "name=invitation")
+    assert "Still importing it" not in removed.stdout
+    for folder in ("protos", "service", "tests", "generated"):
+        assert not (copy / folder / "invitations").exists()
+
+    run("make", "--no-print-directory", "migration", "m=remove invitations")
+    [revision] = (copy / "migrations" / "versions").glob("*remove_invitations.py")
+    upgrade, downgrade = revision.read_text().split("def downgrade")
+    assert 'op.drop_table("invitations")' in upgrade
+    assert 'name="invitation_status"' in upgrade
+    assert 'op.create_table(\n        "invitations"' in downgrade
+    run("make", "--no-print-directory", "migrate")
+    run("make", "--no-print-directory", "lint")
+    run("make", "--no-print-directory", "typecheck")
+    # Everything else in the suite, this test aside (it would run itself again).
+    suite = run(
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "--deselect",
+        "tests/tools/test_scaffold.py::test_without_the_example_the_remaining_suite_passes",
+    )
+    assert " passed" in suite.stdout
+    assert " failed" not in suite.stdout
+    assert " error" not in suite.stdout
