@@ -82,6 +82,8 @@ METHODS = [f"/{SERVICE.full_name}/{method.name}" for method in SERVICE.methods]
 def _value(request: StringValue) -> str:
     if not request.value:
         raise InvalidArgument([FieldViolation("value", "must not be empty")])
+    if "\x00" in request.value:  # valid in proto3 strings, refused by PostgreSQL's text
+        raise InvalidArgument([FieldViolation("value", "must not contain NUL characters")])
     return request.value
 
 

@@ -54,6 +54,8 @@ async def test_a_resources_domain_errors_become_their_status_codes(
     async with ProbeClient(probe_server.target) as client:
         with pytest.raises(grpc.aio.AioRpcError) as invalid:
             await client.get_mark("")
+        with pytest.raises(grpc.aio.AioRpcError) as unstorable:
+            await client.create_mark("a\x00b")  # a valid proto string PostgreSQL refuses
         with pytest.raises(grpc.aio.AioRpcError) as missing:
             await client.get_mark(mark)
         await client.create_mark(mark)
@@ -62,6 +64,8 @@ async def test_a_resources_domain_errors_become_their_status_codes(
 
     assert invalid.value.code() is Code.INVALID_ARGUMENT
     assert field_violations(invalid.value) == [("value", "must not be empty")]
+    assert unstorable.value.code() is Code.INVALID_ARGUMENT
+    assert field_violations(unstorable.value) == [("value", "must not contain NUL characters")]
     assert missing.value.code() is Code.NOT_FOUND
     assert again.value.code() is Code.ALREADY_EXISTS
     assert mark in str(again.value.details())

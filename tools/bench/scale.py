@@ -30,14 +30,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from tools import codegen, probe
-from tools.bench import serves_invitations, skipped
+from tools.bench import GET, create_invitation, invitations_request, serves_invitations, skipped
 from tools.bench.service import echo_server
 
 ROOT = codegen.ROOT
 SECONDS = float(os.environ.get("BENCH_SECONDS", "4"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 HEALTH = "/grpc.health.v1.Health/Check"
-GET = "/invitations.v1.InvitationService/GetInvitation"
 ECHO = "/bench.Echo/Echo"
 
 
@@ -193,17 +192,7 @@ def main() -> None:
 
 def _get_invitation(target: str) -> tuple[float, float]:
     """GetInvitation of one invitation made here, under load."""
-    from generated.invitations.v1 import invitations_pb2 as pb
-
-    name = asyncio.run(_create(target))
+    name = asyncio.run(create_invitation(target, f"{uuid.uuid4().hex}@scale.test"))
     if shutil.which("h2load"):
-        return _h2load(target, GET, pb.GetInvitationRequest(name=name).SerializeToString())
+        return _h2load(target, GET, invitations_request("GetInvitationRequest", name=name))
     return _loads(target, GET, "get", "--name", name)
-
-
-async def _create(target: str) -> str:
-    from generated.invitations.v1.invitations_enums import Role
-    from service.invitations.client import InvitationsClient
-
-    async with InvitationsClient(target) as client:
-        return (await client.create(f"{uuid.uuid4().hex}@scale.test", Role.VIEWER)).name

@@ -29,14 +29,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from tools import codegen
-from tools.bench import serves_invitations, skipped
+from tools.bench import (
+    CREATE,
+    GET,
+    create_invitation,
+    invitations_statements,
+    serves_invitations,
+    skipped,
+)
 
 ROOT = codegen.ROOT
 SECONDS = float(os.environ.get("BENCH_SECONDS", "4"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 SERVER_CPU, LOAD_CPU = 0, 1
-GET = "/invitations.v1.InvitationService/GetInvitation"
-CREATE = "/invitations.v1.InvitationService/CreateInvitation"
 ECHO = "/bench.Echo/Echo"
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -113,14 +118,6 @@ def _order(label: str) -> tuple[int, int]:
     return kind, int(label.rsplit("=", 1)[1])
 
 
-async def _create_one(target: str) -> str:
-    from generated.invitations.v1.invitations_enums import Role
-    from service.invitations.client import InvitationsClient
-
-    async with InvitationsClient(target) as client:
-        return (await client.create(f"{uuid.uuid4().hex}@bench.test", Role.VIEWER)).name
-
-
 def _service_env(database_url: str) -> dict[str, str]:
     return {**os.environ, "DATABASE_URL": database_url, "PORT": "0", "LOG_FORMAT": "json"}
 
@@ -189,9 +186,7 @@ async def _raw_driver(database_url: str, name: str, concurrency: int = 16) -> tu
     """asyncpg alone running the service's two statements in a loop: (gets/s, creates/s)."""
     import asyncpg
 
-    from service.invitations import storage
-
-    get_sql, create_sql = storage.raw_statements()
+    get_sql, create_sql = invitations_statements()
     pool = await asyncpg.create_pool(
         database_url.replace("+asyncpg", ""), min_size=concurrency, max_size=concurrency
     )
@@ -242,7 +237,11 @@ def main() -> None:
             intercepted = servers.enter_context(echo_server("--interceptor"))
             with_select = servers.enter_context(echo_server("--database", url))
             service = servers.enter_context(_service(url)) if invitations else None
-            name = asyncio.run(_create_one(service[1])) if service else ""
+            name = (
+                asyncio.run(create_invitation(service[1], f"{uuid.uuid4().hex}@bench.test"))
+                if service
+                else ""
+            )
 
             def measure_invitations(c: int) -> None:
                 if service is not None:
