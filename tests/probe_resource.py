@@ -76,7 +76,6 @@ SERVICE = (
     .AddSerializedFile(_file().SerializeToString())
     .services_by_name["ProbeService"]
 )
-METHODS = [f"/{SERVICE.full_name}/{method.name}" for method in SERVICE.methods]
 
 
 def _value(request: StringValue) -> str:
@@ -153,8 +152,7 @@ def add_to_server(servicer: object, server: grpc.aio.Server) -> None:
     it lacks answers as the generated base servicer's would."""
     handlers: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
     for method in SERVICE.methods:
-        request = message_factory.GetMessageClass(method.input_type)
-        response = message_factory.GetMessageClass(method.output_type)
+        request, response = _message_classes(method.name)
         behavior = getattr(servicer, method.name, _not_implemented)
         handler = (
             grpc.unary_stream_rpc_method_handler
@@ -211,30 +209,25 @@ class ProbeClient:
         await self.channel.close()
 
     def _unary(self, method: str) -> grpc.aio.UnaryUnaryMultiCallable[Message, Message]:
-        descriptor = SERVICE.methods_by_name[method]
+        request, response = _message_classes(method)
         return self.channel.unary_unary(
             f"/{SERVICE.full_name}/{method}",
-            request_serializer=message_factory.GetMessageClass(
-                descriptor.input_type
-            ).SerializeToString,
-            response_deserializer=message_factory.GetMessageClass(
-                descriptor.output_type
-            ).FromString,
+            request_serializer=request.SerializeToString,
+            response_deserializer=response.FromString,
         )
 
     async def call(self, method: str, request: Message | None = None) -> Message | None:
         """Any probe method by name, with an empty request by default: its response (a
         stream's first message, None if it ended without one); errors raise AioRpcError."""
-        descriptor = SERVICE.methods_by_name[method]
-        request = request or message_factory.GetMessageClass(descriptor.input_type)()
-        if not descriptor.server_streaming:
+        request_class, response_class = _message_classes(method)
+        if request is None:
+            request = request_class()
+        if not SERVICE.methods_by_name[method].server_streaming:
             return await self._unary(method)(request, timeout=self.timeout, metadata=self.metadata)
         stream = self.channel.unary_stream(
             f"/{SERVICE.full_name}/{method}",
-            request_serializer=type(request).SerializeToString,
-            response_deserializer=message_factory.GetMessageClass(
-                descriptor.output_type
-            ).FromString,
+            request_serializer=request_class.SerializeToString,
+            response_deserializer=response_class.FromString,
         )
         call = stream(request, timeout=self.timeout, metadata=self.metadata)
         try:
@@ -274,6 +267,14 @@ class ProbeClient:
         call = stream(empty_pb2.Empty(), metadata=self.metadata)
         await call.initial_metadata()
         return _values(call)
+
+
+def _message_classes(method: str) -> tuple[type[Message], type[Message]]:
+    descriptor = SERVICE.methods_by_name[method]
+    return (
+        message_factory.GetMessageClass(descriptor.input_type),
+        message_factory.GetMessageClass(descriptor.output_type),
+    )
 
 
 async def _values(call: grpc.aio.UnaryStreamCall[Any, StringValue]) -> AsyncIterator[str]:
