@@ -14,13 +14,15 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 from pydantic import ValidationError
 
 from service import log
 from service.config import Settings
+from service.resource import Resource
 from service.server import Server, StartupError, event_loop_runner
 
 logger = logging.getLogger("service")
@@ -41,34 +43,58 @@ def database_url(settings: Settings, *, migrate: bool = True) -> Iterator[str]:
         raise StartupError(str(error)) from None
 
 
-async def _serve(settings: Settings, url: str, worker: int | None) -> None:
+# What to serve; None: service/resources.py's list (tests/serve.py adds a test resource).
+Resources = Sequence[Resource[Any]]
+
+
+async def _serve(
+    settings: Settings, url: str, worker: int | None, resources: Resources | None
+) -> None:
     metrics_port = settings.metrics_port
     if metrics_port is not None and worker is not None:
         metrics_port += worker  # one metrics endpoint per worker process
     # Built inside the event loop, as grpc.aio requires.
-    server = Server(settings, url, reuse_port=worker is not None, metrics_port=metrics_port)
+    server = Server(
+        settings,
+        url,
+        reuse_port=worker is not None,
+        metrics_port=metrics_port,
+        resources=resources,
+    )
     await server.run()
 
 
-def serve(settings: Settings, worker: int | None = None) -> int:
+def serve(settings: Settings, worker: int | None = None, resources: Resources | None = None) -> int:
     try:
         with database_url(settings) as url:
-            event_loop_runner()(_serve(settings, url, worker))
+            event_loop_runner()(_serve(settings, url, worker, resources))
     except StartupError as error:
         logger.error("cannot start: %s", error)
         return 1
     return 0
 
 
-def serve_workers(settings: Settings, workers: int) -> int:
+def _entry_module() -> str | None:
+    """The module this process runs as (`python -m <module>`), None when started otherwise."""
+    spec = getattr(sys.modules["__main__"], "__spec__", None)
+    return None if spec is None else str(spec.name).removesuffix(".__main__")
+
+
+def serve_workers(settings: Settings, workers: int, resources: Resources | None = None) -> int:
     """`serve --workers N`: N server processes sharing one port through SO_REUSEPORT, the
     kernel spreading connections between them (one Python process uses one core).
 
     SO_REUSEPORT would also let them share the port with an unrelated server, silently; so the
-    port is first bound here without it, which fails if anything holds it.
+    port is first bound here without it, which fails if anything holds it. Each worker runs the
+    module this process was started as, so an entry point that serves resources of its own
+    (tests/serve.py) has workers that serve them too.
     """
     if settings.port == 0:
         logger.error("cannot start: --workers needs a fixed PORT")
+        return 1
+    module = _entry_module() or ("service" if resources is None else None)
+    if module is None:
+        logger.error("cannot start: --workers re-runs its entry module: start it with python -m")
         return 1
     family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as probe:
@@ -84,7 +110,7 @@ def serve_workers(settings: Settings, workers: int) -> int:
                 env.setdefault("REFLECTION", "true")  # still development
             children = [
                 subprocess.Popen(
-                    [sys.executable, "-m", "service", "serve", "--worker", str(n)], env=env
+                    [sys.executable, "-m", module, "serve", "--worker", str(n)], env=env
                 )
                 for n in range(workers)
             ]
@@ -130,7 +156,7 @@ def migrate(settings: Settings, action: str, message: str | None) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, resources: Resources | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m service", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command")
     serving = commands.add_parser("serve", help="run the server (the default)")
@@ -157,8 +183,8 @@ def main(argv: list[str] | None = None) -> int:
         return migrate(settings, args.action, args.message)
     workers = getattr(args, "workers", 1)
     if workers > 1:
-        return serve_workers(settings, workers)
-    return serve(settings, getattr(args, "worker", None))
+        return serve_workers(settings, workers, resources)
+    return serve(settings, getattr(args, "worker", None), resources)
 
 
 if __name__ == "__main__":

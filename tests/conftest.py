@@ -1,4 +1,5 @@
-"""Test-session set-up shared by every suite: generated code, and a real PostgreSQL."""
+"""Test-session set-up shared by every suite: generated code, a real PostgreSQL, and a real
+server process serving the test probe resource."""
 
 from __future__ import annotations
 
@@ -90,3 +91,14 @@ def scratch_url(database_url: str) -> str:
     head, _, tail = database_url.partition("?")
     base = head.rsplit("/", 1)[0]
     return f"{base}/enum_migrations_test" + (f"?{tail}" if tail else "")
+
+
+@pytest.fixture(scope="session")
+def probe_server(database_url: str) -> Iterator[ServerProcess]:
+    """The server with the probe resource besides the service's own (tests/serve.py), with
+    reflection on, shared by the tests of the server's infrastructure."""
+    from tests.support import PROBE_SERVER, ServerProcess
+
+    server = ServerProcess(database_url, module=PROBE_SERVER, reflection="true").start()
+    yield server
+    server.stop_cleanly()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -11,20 +12,36 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import asyncpg
+import grpc
+from grpc_health.v1 import health_pb2
+
+from service.db.database import asyncpg_dsn
 from tools.codegen import ROOT
 
 # Every server process a test started; tests/conftest.py closes them after each test.
 RUNNING: list[ServerProcess] = []
+# The entry point that also serves the probe resource (tests/serve.py, tests/probe_resource.py).
+PROBE_SERVER = "tests.serve"
 
 
 class ServerProcess:
-    """`python -m service` on a free port, with JSON logs captured line by line."""
+    """`python -m <module>` (the service, by default) on a free port, with JSON logs captured
+    line by line."""
 
     def __init__(
-        self, database_url: str, *, cwd: Path = ROOT, args: tuple[str, ...] = (), **settings: str
+        self,
+        database_url: str,
+        *,
+        module: str = "service",
+        cwd: Path = ROOT,
+        args: tuple[str, ...] = (),
+        **settings: str,
     ) -> None:
         env = {
             **os.environ,
@@ -35,7 +52,7 @@ class ServerProcess:
             **{key.upper(): value for key, value in settings.items()},
         }
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "service", "serve", *args],
+            [sys.executable, "-m", module, "serve", *args],
             cwd=cwd,
             env=env,
             stderr=subprocess.PIPE,
@@ -45,8 +62,10 @@ class ServerProcess:
         RUNNING.append(self)
         self.logs: list[dict[str, Any]] = []
         self._lines: queue.Queue[dict[str, Any]] = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
         self.port = 0
+        self.terminated = False
 
     def _read(self) -> None:
         assert self.process.stderr is not None
@@ -88,17 +107,118 @@ class ServerProcess:
             os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(10)
 
+    def terminate(self) -> None:
+        """SIGTERM, as an orchestrator sends it: the start of a graceful shutdown. Sent once: a
+        second one, racing the exit of a process that has stopped, would kill it instead."""
+        if not self.terminated:
+            self.terminated = True
+            self.process.send_signal(signal.SIGTERM)
+
     def stop_cleanly(self) -> None:
-        """SIGTERM, and the process must shut down gracefully with exit code 0."""
+        """SIGTERM (unless terminate() sent it), and the process must shut down gracefully
+        with exit code 0."""
         code = self.stop()
         assert code == 0, f"exit code {code}; last logs: {self.logs[-8:]}"
         assert self.logs[-1].get("message") == "stopped", self.logs[-8:]
 
-    def stop(self, signum: int = signal.SIGTERM, timeout: float = 30.0) -> int:
+    def stop(self, timeout: float = 30.0) -> int:
+        """SIGTERM (unless terminate() sent it), and the exit code; every log line is read."""
         if self.process.poll() is None:
-            self.process.send_signal(signum)
+            self.terminate()
         try:
-            return self.process.wait(timeout)
+            code = self.process.wait(timeout)
         finally:
             if self.process.poll() is None:
                 self.process.kill()
+        self._reader.join(10)  # the last lines may still be in the pipe
+        return code
+
+
+async def poll(
+    condition: Callable[[], Awaitable[bool]], within: float = 10.0, what: str = "the condition"
+) -> None:
+    """Wait until `condition()` is true, asking every 20 ms; fail after `within` seconds."""
+    deadline = time.monotonic() + within
+    while not await condition():
+        assert time.monotonic() < deadline, f"{what}: not within {within} s"
+        await asyncio.sleep(0.02)
+
+
+async def until_refusing_new_rpcs(target: str, within: float = 10.0) -> None:
+    """Wait until the server at `target` refuses new RPCs (UNAVAILABLE): its grace period, in
+    which only the RPCs under way may finish, has begun."""
+
+    async def refused() -> bool:
+        async with grpc.aio.insecure_channel(target) as channel:
+            check = channel.unary_unary(
+                "/grpc.health.v1.Health/Check",
+                request_serializer=health_pb2.HealthCheckRequest.SerializeToString,
+                response_deserializer=health_pb2.HealthCheckResponse.FromString,
+            )
+            try:
+                await check(health_pb2.HealthCheckRequest(), timeout=1)
+            except grpc.aio.AioRpcError as error:
+                return error.code() is grpc.StatusCode.UNAVAILABLE
+            return False
+
+    await poll(refused, within, f"{target} refusing new RPCs")
+
+
+class MarkHold:
+    """The probe resource's marks, inserted by a transaction of the test's that stays open:
+    a CreateMark of one of them waits on its row until release() rolls it back, and then
+    succeeds. So an RPC can be kept in flight, and seen waiting, for as long as a test needs."""
+
+    def __init__(self, connection: asyncpg.Connection) -> None:
+        self.connection = connection
+        self.transaction = connection.transaction()
+        self.released = False
+
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def holding(cls, database_url: str, *values: str) -> AsyncIterator[MarkHold]:
+        connection = await asyncpg.connect(asyncpg_dsn(database_url))
+        try:
+            hold = cls(connection)
+            await hold.transaction.start()
+            await connection.execute(
+                "INSERT INTO probe.marks (value) SELECT unnest($1::text[])", list(values)
+            )
+            yield hold
+            await hold.release()
+        finally:
+            await connection.close()
+
+    async def waiting(self) -> int:
+        """How many database sessions wait on this transaction now."""
+        count = await self.connection.fetchval(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE pg_backend_pid() = ANY(pg_blocking_pids(pid))"
+        )
+        return int(count)
+
+    async def until_waiting(self, count: int = 1, within: float = 10.0) -> None:
+        async def enough() -> bool:
+            return await self.waiting() >= count
+
+        await poll(enough, within, f"{count} session(s) waiting on the held marks")
+
+    async def release(self) -> None:
+        if not self.released:
+            self.released = True
+            await self.transaction.rollback()
+
+
+async def marks(database_url: str) -> set[str]:
+    """Every mark stored in the probe resource's table."""
+    connection = await asyncpg.connect(asyncpg_dsn(database_url))
+    try:
+        rows = await connection.fetch("SELECT value FROM probe.marks")
+    finally:
+        await connection.close()
+    return {row["value"] for row in rows}
+
+
+def unique_mark() -> str:
+    """A value for the probe resource that no other test uses."""
+    return f"mark-{uuid.uuid4().hex[:12]}"

@@ -4,6 +4,11 @@ real against a real PostgreSQL.
     python -m tools.image build    # the image, tagged grpc-service-template:dev
     python -m tools.image test     # build, then migrate, serve, RPCs, graceful stop, checks
 
+The test knows no resource by name: for each one in service/resources.py it checks health and
+calls its List method (an empty request, OK means the database was reached), then stops the
+container while a List call waits on tables it locked, which must complete. With no resource
+left it checks migrate, health and a graceful stop, and says it made no resource RPCs.
+
 Without a reachable registry (CI), the Dockerfile's default base cannot be pulled: the build
 then uses a stand-in made here from Debian's packages with mmdebstrap (Debian's Python 3.11, with
 the host's extra CA certificates so pip works behind this network's TLS proxy). PYTHON_IMAGE
@@ -23,11 +28,21 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import suppress
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import grpc
+from grpc_health.v1 import health_pb2
 
 from tools.postgres import TcpPostgres
 from tools.rename import project_name
+
+if TYPE_CHECKING:
+    import asyncpg
+
+    from service.resource import Resource
 
 ROOT = Path(__file__).resolve().parent.parent
 IMAGE = f"{project_name(ROOT)}:dev"  # pyproject.toml's name: `make rename` changes it
@@ -200,11 +215,7 @@ def _check_contents() -> None:
 
 
 async def _serve_and_stop(name: str, database_port: int) -> None:
-    import asyncpg
-    import grpc
-
-    from generated.invitations.v1.invitations_enums import InvitationStatus, Role
-    from service.invitations.client import InvitationsClient
+    from service.resources import RESOURCES
     from tools.probe import free_port, serving
 
     port = free_port()
@@ -218,47 +229,123 @@ async def _serve_and_stop(name: str, database_port: int) -> None:
     health = podman("healthcheck", "run", name, check=False)
     assert health.returncode == 0, f"HEALTHCHECK failed: {health.stdout} {health.stderr}"
 
-    async with InvitationsClient(target) as client:
-        created = await client.create(f"{uuid.uuid4().hex[:8]}@image.test", Role.EDITOR)
-        assert (await client.get(created.name)) == created
-        names = [i.name async for i in client.list_all()]
-        assert created.name in names
-        _log("create, get, list: ok")
-
-        # An RPC in flight when the container is stopped: it waits on a row lock held here.
-        connection = await asyncpg.connect(
-            f"postgresql://postgres@127.0.0.1:{database_port}/postgres"
-        )
-        try:
-            transaction = connection.transaction()
-            await transaction.start()
-            await connection.execute(
-                "SELECT 1 FROM invitations WHERE id = $1 FOR UPDATE",
-                uuid.UUID(created.name.removeprefix("invitations/")),
-            )
-            in_flight = asyncio.ensure_future(client.accept(created.name))
-            await asyncio.sleep(0.5)
-            stop = asyncio.create_task(asyncio.to_thread(podman, "stop", "-t", "30", name))
-            await asyncio.sleep(1.0)
-            assert not in_flight.done()
-            await transaction.rollback()
-        finally:
-            await connection.close()
-        try:
-            accepted = await asyncio.wait_for(in_flight, 20)
-        except grpc.aio.AioRpcError as error:
-            raise AssertionError(
-                f"the in-flight RPC failed: {error.code()} {error.details()}"
-            ) from None
-        assert InvitationStatus.from_proto(accepted.status) is InvitationStatus.ACCEPTED
-        await stop
+    dsn = f"postgresql://postgres@127.0.0.1:{database_port}/postgres"
+    async with grpc.aio.insecure_channel(target) as channel:
+        lists = await _call_every_resource(channel, RESOURCES)
+        if lists:
+            await _stop_with_a_call_in_flight(name, channel, lists[0], dsn)
+            _log(f"podman stop with {lists[0]} in flight: it completed, exit code 0")
+        else:
+            podman("stop", "-t", "30", name)
+            _log("podman stop, with no List call to keep in flight")
 
     state = json.loads(podman("inspect", name, "--format", "{{json .State}}").stdout)
     logs = podman("logs", name).stderr
     assert state["ExitCode"] == 0, f"exit code {state['ExitCode']}: {logs[-2000:]}"
     assert '"message": "shutting down"' in logs, logs[-2000:]
     assert '"message": "stopped"' in logs, logs[-2000:]
-    _log("podman stop with an RPC in flight: the RPC completed, graceful shutdown, exit code 0")
+    _log("graceful shutdown")
+
+
+def _bytes(data: bytes) -> bytes:
+    return data
+
+
+async def _call_every_resource(
+    channel: grpc.aio.Channel, resources: Sequence[Resource[Any]]
+) -> list[str]:
+    """Health SERVING for each resource's service, and its List method (AIP-132), called with
+    an empty request, answering OK: the database reached through the image. Returns the List
+    methods' paths."""
+    check = channel.unary_unary(
+        "/grpc.health.v1.Health/Check",
+        request_serializer=health_pb2.HealthCheckRequest.SerializeToString,
+        response_deserializer=health_pb2.HealthCheckResponse.FromString,
+    )
+    lists = []
+    for resource in resources:
+        answer = await check(health_pb2.HealthCheckRequest(service=resource.name), timeout=5)
+        assert answer.status == health_pb2.HealthCheckResponse.SERVING, (resource.name, answer)
+        method = next(
+            (
+                m
+                for m in resource.service.methods
+                if m.name.startswith("List") and not m.server_streaming
+            ),
+            None,
+        )
+        if method is None:
+            _log(f"{resource.name}: health SERVING (no List method to call)")
+            continue
+        path = f"/{resource.name}/{method.name}"
+        list_call = channel.unary_unary(
+            path, request_serializer=_bytes, response_deserializer=_bytes
+        )
+        try:
+            await list_call(b"", timeout=10)  # an empty request: the first page
+        except grpc.aio.AioRpcError as error:
+            raise AssertionError(f"{path}: {error.code()} {error.details()}") from None
+        lists.append(path)
+        _log(f"{resource.name}: health SERVING, {method.name} OK")
+    if not resources:
+        _log("service/resources.py lists no resource: no resource RPCs made")
+    return lists
+
+
+async def _stop_with_a_call_in_flight(
+    name: str, channel: grpc.aio.Channel, path: str, dsn: str
+) -> None:
+    """`podman stop` while a List call waits on the service's tables, locked here: the call
+    must complete once they are free, within the grace period, and the process exit 0."""
+    import asyncpg
+
+    list_call = channel.unary_unary(path, request_serializer=_bytes, response_deserializer=_bytes)
+    connection = await asyncpg.connect(dsn)
+    try:
+        transaction = connection.transaction()
+        await transaction.start()
+        tables = await connection.fetchval(
+            "SELECT string_agg(format('%I.%I', schemaname, tablename), ', ') FROM pg_tables"
+            " WHERE schemaname NOT IN ('pg_catalog', 'information_schema')"
+            " AND tablename <> 'alembic_version'"
+        )
+        assert tables, "the migrated database has no table to hold a call on"
+        await connection.execute(f"LOCK TABLE {tables} IN ACCESS EXCLUSIVE MODE")
+        in_flight = asyncio.ensure_future(list_call(b"", timeout=60))
+        await _until(lambda: _waiting(connection), f"{path} waiting on the locked tables")
+        stop = asyncio.create_task(asyncio.to_thread(podman, "stop", "-t", "30", name))
+
+        async def shutting_down() -> bool:
+            logs = await asyncio.to_thread(podman, "logs", name, check=False)
+            return '"message": "shutting down"' in logs.stderr
+
+        await _until(shutting_down, "the container logging 'shutting down'")
+        assert not in_flight.done(), "the call ended before the tables were free"
+        await transaction.rollback()
+    finally:
+        await connection.close()
+    try:
+        await asyncio.wait_for(in_flight, 20)
+    except grpc.aio.AioRpcError as error:
+        raise AssertionError(
+            f"the in-flight call failed: {error.code()} {error.details()}"
+        ) from None
+    await stop
+
+
+async def _waiting(connection: asyncpg.Connection) -> bool:
+    """Whether another session waits on a lock this connection holds."""
+    count = await connection.fetchval(
+        "SELECT count(*) FROM pg_stat_activity WHERE pg_backend_pid() = ANY(pg_blocking_pids(pid))"
+    )
+    return bool(count)
+
+
+async def _until(condition: Callable[[], Awaitable[bool]], what: str, within: float = 20) -> None:
+    deadline = time.monotonic() + within
+    while not await condition():
+        assert time.monotonic() < deadline, f"not within {within} s: {what}"
+        await asyncio.sleep(0.05)
 
 
 def main() -> int:

@@ -1,13 +1,15 @@
 """Helpers for tests and benchmarks that drive real servers: a free port, a copy of this
-repository to edit, and asking a running server which version of the API it serves."""
+repository to edit, and asking a running server whether it serves, and which API."""
 
 from __future__ import annotations
 
 import shutil
 import socket
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import grpc
+from google.protobuf import descriptor_pb2
 from grpc_reflection.v1alpha import reflection_pb2
 
 from service import healthcheck
@@ -34,21 +36,44 @@ def serving(target: str) -> bool:
 
 
 def serving_with(target: str, field: str) -> bool:
-    """Whether a server answers at target, SERVING, with `field` in its Invitation message."""
+    """Whether a server answers at target, SERVING, and one of its services' messages (as
+    reflection describes them) has a field named `field`."""
     if not serving(target):
         return False
     with grpc.insecure_channel(target) as channel:
+        reflect = channel.stream_stream(
+            "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+            request_serializer=reflection_pb2.ServerReflectionRequest.SerializeToString,
+            response_deserializer=reflection_pb2.ServerReflectionResponse.FromString,
+        )
         try:
-            reflect = channel.stream_stream(
-                "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
-                request_serializer=reflection_pb2.ServerReflectionRequest.SerializeToString,
-                response_deserializer=reflection_pb2.ServerReflectionResponse.FromString,
-            )
-            request = reflection_pb2.ServerReflectionRequest(
-                file_containing_symbol="invitations.v1.Invitation"
-            )
-            [answer] = list(reflect(iter([request]), timeout=0.2))
+            listing = reflection_pb2.ServerReflectionRequest(list_services="")
+            [listed] = list(reflect(iter([listing]), timeout=0.2))
+            services = [s.name for s in listed.list_services_response.service]
+            requests = [
+                reflection_pb2.ServerReflectionRequest(file_containing_symbol=name)
+                for name in services
+                if not name.startswith("grpc.")  # health and reflection themselves
+            ]
+            answers = list(reflect(iter(requests), timeout=0.2)) if requests else []
         except grpc.RpcError:
             return False
-    protos = answer.file_descriptor_response.file_descriptor_proto
-    return any(field.encode() in proto for proto in protos)
+    files = [
+        descriptor_pb2.FileDescriptorProto.FromString(data)
+        for answer in answers
+        for data in answer.file_descriptor_response.file_descriptor_proto
+    ]
+    return any(
+        f.name == field
+        for file in files
+        for message in _messages(file.message_type)
+        for f in message.field
+    )
+
+
+def _messages(
+    messages: Iterable[descriptor_pb2.DescriptorProto],
+) -> Iterator[descriptor_pb2.DescriptorProto]:
+    for message in messages:
+        yield message
+        yield from _messages(message.nested_type)

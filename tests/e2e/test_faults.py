@@ -1,23 +1,29 @@
-"""The worst days: the database goes away under load, and a shutdown with hundreds of RPCs."""
+"""The worst days: the database goes away under load, and a shutdown with hundreds of RPCs.
+
+Through the test probe resource (tests/probe_resource.py), so this holds for any resource.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import signal
 import time
 import urllib.request
-import uuid
 from collections.abc import Iterator
 
-import asyncpg
 import grpc
 import pytest
 
-from generated.invitations.v1.invitations_enums import Role
 from service import healthcheck
 from service.db import migrations
-from service.invitations.client import InvitationsClient
-from tests.support import ServerProcess
+from tests.probe_resource import ProbeClient
+from tests.support import (
+    PROBE_SERVER,
+    MarkHold,
+    ServerProcess,
+    marks,
+    unique_mark,
+    until_refusing_new_rpcs,
+)
 from tools.postgres import TcpPostgres
 from tools.probe import free_port
 
@@ -37,22 +43,22 @@ def health(target: str) -> str:
 
 
 def test_a_database_outage_under_load_fails_fast_and_heals(postgres: TcpPostgres) -> None:
-    server = ServerProcess(postgres.url, grace_period_seconds="5").start()
+    server = ServerProcess(postgres.url, module=PROBE_SERVER, grace_period_seconds="5").start()
     outcomes: list[tuple[str, Code]] = []
     seen_health: list[str] = []
 
     async def load(stop_at: float) -> None:
-        async with InvitationsClient(server.target, timeout=1.0) as client:
+        async with ProbeClient(server.target, timeout=1.0) as client:
 
             async def worker() -> None:
                 while time.monotonic() < stop_at:
-                    email = f"{uuid.uuid4().hex}@outage.test"
+                    mark = unique_mark()
                     try:
-                        await client.create(email, Role.VIEWER)
-                        outcomes.append((email, Code.OK))
+                        await client.create_mark(mark)
+                        outcomes.append((mark, Code.OK))
                     except grpc.aio.AioRpcError as error:
-                        outcomes.append((email, error.code()))
-                        await asyncio.sleep(0.05)
+                        outcomes.append((mark, error.code()))
+                        await asyncio.sleep(0.05)  # a client's back-off, not a wait
 
             await asyncio.gather(*(worker() for _ in range(8)))
 
@@ -89,26 +95,20 @@ def test_a_database_outage_under_load_fails_fast_and_heals(postgres: TcpPostgres
     assert recovered is not None
     log = [(e.get("time"), e.get("message")) for e in server.logs if e.get("message") != "rpc"]
     assert recovered <= 2.0, f"serving again {recovered:.2f} s after the database returned: {log}"
-    acknowledged = {email for email, code in outcomes if code is Code.OK}
-    stored = asyncio.run(_emails(postgres.url))
+    acknowledged = {mark for mark, code in outcomes if code is Code.OK}
+    stored = asyncio.run(marks(postgres.url))
     assert acknowledged <= stored, f"{len(acknowledged - stored)} acknowledged writes are missing"
     after = [code for _, code in outcomes[-20:]]
     assert Code.OK in after  # serving writes again by the end of the load
 
 
-async def _emails(url: str) -> set[str]:
-    connection = await asyncpg.connect(url)
-    try:
-        rows = await connection.fetch("SELECT email FROM invitations")
-    finally:
-        await connection.close()
-    return {row[0] for row in rows}
-
-
 def test_sigterm_with_hundreds_of_rpcs_in_flight_fails_none(postgres: TcpPostgres) -> None:
     metrics_port = free_port()
     server = ServerProcess(
-        postgres.url, grace_period_seconds="30", metrics_port=str(metrics_port)
+        postgres.url,
+        module=PROBE_SERVER,
+        grace_period_seconds="30",
+        metrics_port=str(metrics_port),
     ).start()
     count = 500
 
@@ -120,32 +120,33 @@ def test_sigterm_with_hundreds_of_rpcs_in_flight_fails_none(postgres: TcpPostgre
         return 0.0
 
     async def scenario() -> list[Code]:
-        async with InvitationsClient(server.target, timeout=60) as client:
-            created = await client.create(f"{uuid.uuid4().hex}@busy.test", Role.VIEWER)
-            id = uuid.UUID(created.name.removeprefix("invitations/"))
-            lock = await asyncpg.connect(postgres.url)
-            transaction = lock.transaction()
-            await transaction.start()
-            await lock.execute("SELECT 1 FROM invitations WHERE id = $1 FOR UPDATE", id)
+        values = [unique_mark() for _ in range(count)]
+        async with (
+            ProbeClient(server.target, timeout=60) as client,
+            MarkHold.holding(postgres.url, *values) as hold,
+        ):
 
-            async def update(n: int) -> Code:
+            async def create(value: str) -> Code:
                 try:
-                    await client.update(created.name, role=Role.EDITOR if n % 2 else Role.ADMIN)
+                    await client.create_mark(value)
                 except grpc.aio.AioRpcError as error:
                     return error.code()
                 return Code.OK
 
-            calls = [asyncio.ensure_future(update(n)) for n in range(count)]
+            # Every one waits: on its held row, or for a pooled connection behind those.
+            calls = [asyncio.ensure_future(create(value)) for value in values]
             deadline = time.monotonic() + 30
-            while await asyncio.to_thread(in_flight) < count:  # every one waits on the lock
+            while await asyncio.to_thread(in_flight) < count:
                 assert time.monotonic() < deadline, "the RPCs never all arrived"
                 await asyncio.sleep(0.1)
-            server.process.send_signal(signal.SIGTERM)
-            await asyncio.to_thread(server.wait_for, "shutting down")
-            await asyncio.sleep(0.5)
-            await transaction.rollback()  # let them through
-            await lock.close()
-            return list(await asyncio.gather(*calls))
+            await hold.until_waiting()
+            server.terminate()
+            await until_refusing_new_rpcs(server.target)
+            assert not any(call.done() for call in calls)
+            await hold.release()  # let them through
+            codes = list(await asyncio.gather(*calls))
+        assert set(values) <= await marks(postgres.url)
+        return codes
 
     codes = asyncio.run(scenario())
     assert server.process.wait(60) == 0

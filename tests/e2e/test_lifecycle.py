@@ -1,38 +1,33 @@
-"""The server process's life: start-up, health, replicas, deadlines and graceful shutdown."""
+"""The server process's life: start-up, health, replicas, deadlines and graceful shutdown.
+
+Through the test probe resource (tests/probe_resource.py), so this holds for any resource.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import signal
-import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
-import asyncpg
 import grpc
 import pytest
+from google.protobuf import descriptor_pb2
+from google.protobuf.wrappers_pb2 import StringValue
 from grpc_health.v1 import health_pb2
 from grpc_reflection.v1alpha import reflection_pb2
 
-from generated.invitations.v1 import invitations_pb2 as pb
-from generated.invitations.v1.invitations_enums import InvitationEventKind, InvitationStatus, Role
-from service.invitations.client import InvitationsClient
-from tests.support import ServerProcess
+from service.resources import RESOURCES
+from tests.probe_resource import SERVICE, ProbeClient
+from tests.support import (
+    PROBE_SERVER,
+    MarkHold,
+    ServerProcess,
+    marks,
+    poll,
+    unique_mark,
+    until_refusing_new_rpcs,
+)
 
 Code = grpc.StatusCode
-
-
-@asynccontextmanager
-async def row_locked(database_url: str, name: str) -> AsyncIterator[None]:
-    """Hold the invitation's row lock in another transaction, so writes to it wait."""
-    connection = await asyncpg.connect(database_url.replace("+asyncpg", ""))
-    try:
-        async with connection.transaction():
-            id = uuid.UUID(name.removeprefix("invitations/"))
-            await connection.execute("SELECT 1 FROM invitations WHERE id = $1 FOR UPDATE", id)
-            yield
-    finally:
-        await connection.close()
 
 
 async def health_updates(channel: grpc.aio.Channel) -> AsyncIterator[str]:
@@ -46,104 +41,133 @@ async def health_updates(channel: grpc.aio.Channel) -> AsyncIterator[str]:
 
 
 async def test_sigterm_lets_in_flight_rpcs_finish_and_exits_zero(database_url: str) -> None:
-    server = ServerProcess(database_url, grace_period_seconds="20").start()
-    async with InvitationsClient(server.target) as client:
-        created = await client.create(f"{uuid.uuid4().hex}@example.com", Role.VIEWER)
-        watch = client.watch()
-        watch_started = asyncio.ensure_future(anext(watch, None))
+    server = ServerProcess(database_url, module=PROBE_SERVER, grace_period_seconds="20").start()
+    held = unique_mark()
+    async with ProbeClient(server.target) as client:
+        watched = await client.watch_marks()
+        seen = unique_mark()
+        await client.create_mark(seen)
+        assert await asyncio.wait_for(anext(watched), 5) == seen
+        watch_ended = asyncio.ensure_future(anext(watched, None))
         health = health_updates(client.channel)
         assert await anext(health) == "SERVING"
 
-        async with row_locked(database_url, created.name):
-            in_flight = asyncio.ensure_future(client.accept(created.name))  # waits for the lock
-            await asyncio.sleep(0.5)
-            server.process.send_signal(signal.SIGTERM)
+        async with MarkHold.holding(database_url, held) as hold:
+            in_flight = asyncio.ensure_future(client.create_mark(held))  # waits for the row
+            await hold.until_waiting()
+            server.terminate()
             assert await asyncio.wait_for(anext(health), 5) == "NOT_SERVING"
-            server.wait_for("shutting down")
+            await asyncio.to_thread(server.wait_for, "shutting down")
+            # The watch stream ends first and cleanly: it does not hold the grace period.
+            assert await asyncio.wait_for(asyncio.shield(watch_ended), 5) is None
+            await until_refusing_new_rpcs(server.target)
             assert not in_flight.done()
-        # The lock is gone: the in-flight accept completes within the grace period.
-        accepted = await asyncio.wait_for(in_flight, 10)
+            await hold.release()
+        # The row is free: the in-flight RPC completes within the grace period.
+        await asyncio.wait_for(in_flight, 10)
 
-        assert InvitationStatus.from_proto(accepted.status) is InvitationStatus.ACCEPTED
-        assert await asyncio.wait_for(watch_started, 10) is None  # the stream ended cleanly
-        server.stop_cleanly()
+    assert held in await marks(database_url)
+    server.stop_cleanly()
 
 
 async def test_rpcs_after_sigterm_are_refused_not_lost(database_url: str) -> None:
-    server = ServerProcess(database_url).start()
-    async with InvitationsClient(server.target, timeout=5) as client:
-        server.process.send_signal(signal.SIGTERM)
-        server.wait_for("stopped")
+    server = ServerProcess(database_url, module=PROBE_SERVER).start()
+    refused = unique_mark()
+    async with ProbeClient(server.target, timeout=5) as client:
+        server.terminate()
+        await asyncio.to_thread(server.wait_for, "stopped")
         with pytest.raises(grpc.aio.AioRpcError) as caught:
-            await client.create(f"{uuid.uuid4().hex}@example.com", Role.VIEWER)
-    assert caught.value.code() is Code.UNAVAILABLE
+            await client.create_mark(refused)
+    assert caught.value.code() is Code.UNAVAILABLE  # a client retries that, on another replica
+    assert refused not in await marks(database_url)
     assert server.process.wait(30) == 0
 
 
 async def test_database_work_stops_at_the_clients_deadline(
-    server: ServerProcess, database_url: str
+    probe_server: ServerProcess, database_url: str
 ) -> None:
-    async with InvitationsClient(server.target) as client:
-        created = await client.create(f"{uuid.uuid4().hex}@example.com", Role.VIEWER)
-        async with row_locked(database_url, created.name):
-            slow = InvitationsClient(server.target, timeout=0.5)
-            with pytest.raises(grpc.aio.AioRpcError) as caught:
-                await slow.accept(created.name)
-            await slow.close()
-            await asyncio.sleep(0.5)
-        # The server gave up with the client: the accept did not happen after the lock went.
-        await asyncio.sleep(0.5)
+    value = unique_mark()
+    async with (
+        MarkHold.holding(database_url, value) as hold,
+        ProbeClient(probe_server.target, timeout=1.0) as impatient,
+    ):
+        call = asyncio.ensure_future(impatient.create_mark(value))
+        await hold.until_waiting()  # the server's INSERT waits on the held row
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await call
         assert caught.value.code() is Code.DEADLINE_EXCEEDED
-        still = await client.get(created.name)
-        assert InvitationStatus.from_proto(still.status) is InvitationStatus.PENDING
+
+        # The server gave up with the client: its INSERT no longer waits in PostgreSQL...
+        async def abandoned() -> bool:
+            return await hold.waiting() == 0
+
+        await poll(abandoned, within=5, what="the INSERT cancelled in PostgreSQL")
+    # ...so once the row is free again, the mark was not made after all.
+    async with ProbeClient(probe_server.target) as client:
+        with pytest.raises(grpc.aio.AioRpcError) as missing:
+            await client.get_mark(value)
+    assert missing.value.code() is Code.NOT_FOUND
 
 
-async def test_watch_sees_changes_made_through_another_replica(
-    server: ServerProcess, database_url: str
-) -> None:
-    other = ServerProcess(database_url).start()
+async def test_replicas_serve_one_database(probe_server: ServerProcess, database_url: str) -> None:
+    other = ServerProcess(database_url, module=PROBE_SERVER).start()
+    value = unique_mark()
     try:
-        email = f"{uuid.uuid4().hex}@example.com"
         async with (
-            InvitationsClient(server.target) as watcher,
-            InvitationsClient(other.target) as writer,
+            ProbeClient(probe_server.target) as one,
+            ProbeClient(other.target) as another,
         ):
-            stream = watcher.watch()
-            first = asyncio.ensure_future(anext(stream))
-            await asyncio.sleep(0.3)
-            created = await writer.create(email, Role.ADMIN)
-
-            event = await asyncio.wait_for(first, 10)
-        assert InvitationEventKind.from_proto(event.kind) is InvitationEventKind.CREATED
-        assert event.invitation.name == created.name
+            await one.create_mark(value)
+            assert await another.get_mark(value) == value
+            with pytest.raises(grpc.aio.AioRpcError) as caught:
+                await another.create_mark(value)
+        assert caught.value.code() is Code.ALREADY_EXISTS
     finally:
         other.stop_cleanly()
 
 
 async def test_a_port_in_use_is_a_loud_startup_error(
-    server: ServerProcess, database_url: str
+    probe_server: ServerProcess, database_url: str
 ) -> None:
-    second = ServerProcess(database_url, port=str(server.port))
+    second = ServerProcess(database_url, port=str(probe_server.port))
     code = second.process.wait(30)
 
     assert code == 1
     assert any(
-        "cannot start" in entry.get("message", "") and str(server.port) in entry["message"]
+        "cannot start" in entry.get("message", "") and str(probe_server.port) in entry["message"]
         for entry in second.logs
     ), second.logs
 
 
-async def test_reflection_lists_the_services(server: ServerProcess) -> None:
-    async with grpc.aio.insecure_channel(server.target) as channel:
-        reflect = channel.stream_stream(
-            "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
-            request_serializer=reflection_pb2.ServerReflectionRequest.SerializeToString,
-            response_deserializer=reflection_pb2.ServerReflectionResponse.FromString,
-        )
-        call = reflect(iter([reflection_pb2.ServerReflectionRequest(list_services="")]))
-        response = await anext(aiter(call))
-    names = {s.name for s in response.list_services_response.service}
-    assert {"invitations.v1.InvitationService", "grpc.health.v1.Health"} <= names
+def reflection_call(
+    channel: grpc.aio.Channel,
+) -> grpc.aio.StreamStreamMultiCallable[
+    reflection_pb2.ServerReflectionRequest, reflection_pb2.ServerReflectionResponse
+]:
+    return channel.stream_stream(
+        "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+        request_serializer=reflection_pb2.ServerReflectionRequest.SerializeToString,
+        response_deserializer=reflection_pb2.ServerReflectionResponse.FromString,
+    )
+
+
+async def test_reflection_lists_and_describes_every_resource(probe_server: ServerProcess) -> None:
+    requests = [
+        reflection_pb2.ServerReflectionRequest(list_services=""),
+        reflection_pb2.ServerReflectionRequest(file_containing_symbol=SERVICE.full_name),
+    ]
+    async with grpc.aio.insecure_channel(probe_server.target) as channel:
+        listed, described = [answer async for answer in reflection_call(channel)(iter(requests))]
+    names = {s.name for s in listed.list_services_response.service}
+    expected = {SERVICE.full_name, "grpc.health.v1.Health", *(r.name for r in RESOURCES)}
+    assert expected <= names, names
+    # The probe's descriptor, made in Python without protoc, is served like a generated one.
+    files = [
+        descriptor_pb2.FileDescriptorProto.FromString(data)
+        for data in described.file_descriptor_response.file_descriptor_proto
+    ]
+    [service] = [s for f in files if f.package == "probe.v1" for s in f.service]
+    assert [m.name for m in service.method] == [m.name for m in SERVICE.methods]
 
 
 async def test_reflection_can_be_turned_off(database_url: str) -> None:
@@ -163,17 +187,27 @@ async def test_reflection_can_be_turned_off(database_url: str) -> None:
         server.stop_cleanly()
 
 
-async def test_each_rpc_is_logged_as_one_structured_line(server: ServerProcess) -> None:
-    async with InvitationsClient(server.target) as client:
-        call = client.stub.GetInvitation(
-            pb.GetInvitationRequest(name="bad"), metadata=(("x-request-id", "log-check-1"),)
+async def test_each_rpc_is_logged_as_one_structured_line(probe_server: ServerProcess) -> None:
+    async with ProbeClient(probe_server.target) as client:
+        get = client.channel.unary_unary(
+            f"/{SERVICE.full_name}/GetMark",
+            request_serializer=StringValue.SerializeToString,
+            response_deserializer=StringValue.FromString,
         )
-        with pytest.raises(grpc.aio.AioRpcError):
-            await call
-    await asyncio.sleep(0.2)
-    [line] = [entry for entry in server.logs if entry.get("request_id") == "log-check-1"]
+        with pytest.raises(grpc.aio.AioRpcError):  # no value: INVALID_ARGUMENT
+            await get(StringValue(), metadata=(("x-request-id", "log-check-1"),))
+
+    def logged() -> list[dict[str, object]]:
+        return [entry for entry in probe_server.logs if entry.get("request_id") == "log-check-1"]
+
+    async def written() -> bool:  # the access log is written in batches
+        return bool(logged())
+
+    await poll(written, within=5, what="the RPC's access-log line")
+    [line] = logged()
     assert line["message"] == "rpc"
-    assert line["method"] == "/invitations.v1.InvitationService/GetInvitation"
+    assert line["method"] == f"/{SERVICE.full_name}/GetMark"
     assert line["code"] == "INVALID_ARGUMENT"
+    assert isinstance(line["duration_ms"], float | int)
     assert line["duration_ms"] >= 0
     assert line["level"] == "INFO"

@@ -1,4 +1,8 @@
-"""Running it: metrics, several worker processes on one port, and bad input in bulk."""
+"""Running it: metrics, several worker processes on one port, and bad input in bulk.
+
+Through the test probe resource (tests/probe_resource.py), so this holds for any resource; bad
+input goes to every resource served.
+"""
 
 from __future__ import annotations
 
@@ -7,25 +11,17 @@ import contextlib
 import random
 import re
 import urllib.request
-import uuid
 
 import grpc
+from google.protobuf import message_factory
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
+from google.protobuf.message import Message
 
-from generated.invitations.v1 import invitations_pb2 as pb
-from generated.invitations.v1.invitations_enums import Role
-from service.invitations.client import InvitationsClient
-from tests.support import ServerProcess
+from service.resources import RESOURCES
+from tests.probe_resource import RESOURCE as PROBE
+from tests.probe_resource import SERVICE, ProbeClient
+from tests.support import PROBE_SERVER, ServerProcess, unique_mark
 from tools.probe import free_port
-
-METHODS = [
-    "CreateInvitation",
-    "GetInvitation",
-    "ListInvitations",
-    "UpdateInvitation",
-    "DeleteInvitation",
-    "AcceptInvitation",
-    "DeclineInvitation",
-]
 
 
 def scrape(port: int) -> str:
@@ -46,19 +42,21 @@ def sample(text: str, name: str, **labels: str) -> float:
 
 async def test_metrics_count_rpcs_by_method_and_code(database_url: str) -> None:
     metrics_port = free_port()
-    server = ServerProcess(database_url, metrics_port=str(metrics_port)).start()
+    server = ServerProcess(
+        database_url, module=PROBE_SERVER, metrics_port=str(metrics_port)
+    ).start()
     try:
-        async with InvitationsClient(server.target) as client:
+        async with ProbeClient(server.target) as client:
             for _ in range(3):
-                await client.create(f"{uuid.uuid4().hex}@metrics.test", Role.VIEWER)
+                await client.create_mark(unique_mark())
             with contextlib.suppress(grpc.aio.AioRpcError):
-                await client.get(f"invitations/{uuid.uuid4()}")
+                await client.get_mark(unique_mark())
         text = scrape(metrics_port)
     finally:
         server.stop_cleanly()
 
-    create = "/invitations.v1.InvitationService/CreateInvitation"
-    get = "/invitations.v1.InvitationService/GetInvitation"
+    create = f"/{SERVICE.full_name}/CreateMark"
+    get = f"/{SERVICE.full_name}/GetMark"
     assert sample(text, "grpc_server_handled_total", grpc_method=create, grpc_code="OK") == 3
     assert sample(text, "grpc_server_handled_total", grpc_method=get, grpc_code="NOT_FOUND") == 1
     assert sample(text, "grpc_server_handling_seconds_count", grpc_method=create) == 3
@@ -69,39 +67,76 @@ async def test_metrics_count_rpcs_by_method_and_code(database_url: str) -> None:
 
 async def test_workers_share_one_port_and_stop_together(database_url: str) -> None:
     port = free_port()
-    server = ServerProcess(database_url, args=("--workers", "2"), port=str(port))
+    server = ServerProcess(
+        database_url, module=PROBE_SERVER, args=("--workers", "2"), port=str(port)
+    )
     server.wait_for("workers started")
     server.wait_for("serving")
     server.wait_for("serving")  # both workers
     server.port = port
-    async with InvitationsClient(server.target) as client:
-        created = await asyncio.gather(
-            *(client.create(f"{uuid.uuid4().hex}@workers.test", Role.VIEWER) for _ in range(20))
-        )
-    assert len({c.name for c in created}) == 20
+    made = [unique_mark() for _ in range(20)]
+    # The workers run this entry point too: they serve the probe resource, not only the service's.
+    async with ProbeClient(server.target) as client:
+        await asyncio.gather(*(client.create_mark(mark) for mark in made))
+        assert await asyncio.gather(*(client.get_mark(mark) for mark in made)) == made
     assert server.stop() == 0
     assert sum(entry.get("message") == "stopped" for entry in server.logs) == 2
     assert server.logs[-1]["message"] == "workers stopped"
 
 
 async def test_workers_refuse_a_port_that_is_already_held(
-    server: ServerProcess, database_url: str
+    probe_server: ServerProcess, database_url: str
 ) -> None:
-    other = ServerProcess(database_url, args=("--workers", "2"), port=str(server.port))
+    other = ServerProcess(database_url, args=("--workers", "2"), port=str(probe_server.port))
     assert other.process.wait(30) == 1
     assert any("is in use" in entry.get("message", "") for entry in other.logs), other.logs
 
 
-def malformed_bodies(count: int, seed: int = 20261128) -> list[bytes]:
+def unary_methods() -> list[tuple[str, Descriptor]]:
+    """(path, request type) of every unary method served: the probe's and every resource's."""
+    return [
+        (f"/{resource.name}/{method.name}", method.input_type)
+        for resource in [PROBE, *RESOURCES]
+        for method in resource.service.methods
+        if not method.server_streaming
+    ]
+
+
+FILLERS: dict[int, object] = {
+    FieldDescriptor.CPPTYPE_STRING: "sample-1",
+    FieldDescriptor.CPPTYPE_BOOL: True,
+    FieldDescriptor.CPPTYPE_ENUM: 1,
+    FieldDescriptor.CPPTYPE_DOUBLE: 1.5,
+    FieldDescriptor.CPPTYPE_FLOAT: 1.5,
+}
+
+
+def filled(descriptor: Descriptor, depth: int = 0) -> Message:
+    """A request with every field set (messages two deep): valid bytes to spoil."""
+    message = message_factory.GetMessageClass(descriptor)()
+    for field in descriptor.fields:
+        if field.message_type is not None:
+            if depth < 2 and not field.message_type.GetOptions().map_entry:
+                nested = filled(field.message_type, depth + 1)
+                target = getattr(message, field.name)
+                if field.is_repeated:
+                    target.add().CopyFrom(nested)
+                else:
+                    target.CopyFrom(nested)
+            continue
+        value = FILLERS.get(field.cpp_type, 5)
+        if field.type == FieldDescriptor.TYPE_BYTES:
+            value = b"sample"
+        if field.is_repeated:
+            getattr(message, field.name).append(value)
+        elif field.containing_oneof is None or not message.HasField(field.containing_oneof.name):
+            setattr(message, field.name, value)
+    return message
+
+
+def malformed_bodies(seeds: list[bytes], count: int, seed: int = 20261128) -> list[bytes]:
     """Random bytes, and valid requests with bytes flipped, cut short or run on."""
     rng = random.Random(seed)
-    valid = [
-        pb.CreateInvitationRequest(invitation=pb.Invitation(email="a@b.co", role=pb.ROLE_VIEWER)),
-        pb.UpdateInvitationRequest(invitation=pb.Invitation(name="invitations/x", email="c@d.co")),
-        pb.ListInvitationsRequest(page_size=5, page_token="abc"),
-        pb.GetInvitationRequest(name=f"invitations/{uuid.UUID(int=0)}"),
-    ]
-    seeds = [m.SerializeToString() for m in valid]
     bodies = []
     for n in range(count):
         kind = n % 4
@@ -120,20 +155,21 @@ def malformed_bodies(count: int, seed: int = 20261128) -> list[bytes]:
     return bodies
 
 
-def test_ten_thousand_malformed_requests_get_no_internal_or_unknown(server: ServerProcess) -> None:
-    """Generated bad bytes sent to every method: a deliberate status code for each."""
-    bodies = malformed_bodies(10_000)
+def test_ten_thousand_malformed_requests_get_no_internal_or_unknown(
+    probe_server: ServerProcess,
+) -> None:
+    """Generated bad bytes sent to every unary method served: a deliberate status code for
+    each."""
+    methods = unary_methods()
+    seeds = [filled(request).SerializeToString() for _, request in methods]
+    bodies = malformed_bodies(seeds, 10_000)
 
     async def fire() -> dict[grpc.StatusCode, int]:
         codes: dict[grpc.StatusCode, int] = {}
-        async with grpc.aio.insecure_channel(server.target) as channel:
+        async with grpc.aio.insecure_channel(probe_server.target) as channel:
             calls = [
-                channel.unary_unary(
-                    f"/invitations.v1.InvitationService/{method}",
-                    request_serializer=lambda b: b,
-                    response_deserializer=lambda b: b,
-                )
-                for method in METHODS
+                channel.unary_unary(path, request_serializer=bytes, response_deserializer=bytes)
+                for path, _ in methods
             ]
             semaphore = asyncio.Semaphore(64)
 
@@ -153,3 +189,4 @@ def test_ten_thousand_malformed_requests_get_no_internal_or_unknown(server: Serv
     assert sum(codes.values()) == 10_000
     assert grpc.StatusCode.INTERNAL not in codes, codes
     assert grpc.StatusCode.UNKNOWN not in codes, codes
+    assert grpc.StatusCode.INVALID_ARGUMENT in codes, codes  # the bad ones were read as such

@@ -1,12 +1,13 @@
-"""TLS, mutual TLS and bearer-token authentication, with certificates and keys made here."""
+"""TLS, mutual TLS and bearer-token authentication, with certificates and keys made here.
+
+Through the test probe resource (tests/probe_resource.py), so this holds for any resource.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import ipaddress
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,12 +19,14 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
+from google.protobuf.wrappers_pb2 import StringValue
+from grpc_health.v1 import health_pb2
 
-from generated.invitations.v1 import invitations_pb2 as pb
-from generated.invitations.v1.invitations_enums import Role
 from service.client import channel_credentials
-from service.invitations.client import InvitationsClient
-from tests.support import ServerProcess
+from service.resource import all_scopes
+from service.resources import RESOURCES
+from tests.probe_resource import SERVICE, ProbeClient
+from tests.support import PROBE_SERVER, ServerProcess, poll, unique_mark
 
 Code = grpc.StatusCode
 
@@ -101,6 +104,7 @@ def read(pki: dict[str, Path], *names: str) -> list[bytes]:
 def mtls_server(database_url: str, pki: dict[str, Path]) -> Iterator[ServerProcess]:
     server = ServerProcess(
         database_url,
+        module=PROBE_SERVER,
         tls_cert_file=str(pki["server.pem"]),
         tls_key_file=str(pki["server.key"]),
         tls_client_ca_file=str(pki["ca.pem"]),
@@ -111,16 +115,20 @@ def mtls_server(database_url: str, pki: dict[str, Path]) -> Iterator[ServerProce
 
 async def test_tls_round_trip(database_url: str, pki: dict[str, Path]) -> None:
     server = ServerProcess(
-        database_url, tls_cert_file=str(pki["server.pem"]), tls_key_file=str(pki["server.key"])
+        database_url,
+        module=PROBE_SERVER,
+        tls_cert_file=str(pki["server.pem"]),
+        tls_key_file=str(pki["server.key"]),
     ).start()
+    mark = unique_mark()
     try:
         [ca] = read(pki, "ca.pem")
-        async with InvitationsClient(server.target, credentials=channel_credentials(ca)) as client:
-            created = await client.create(f"{uuid.uuid4().hex}@tls.test", Role.VIEWER)
-            assert (await client.get(created.name)).email == created.email
-        async with InvitationsClient(server.target, timeout=2) as plaintext:
+        async with ProbeClient(server.target, credentials=channel_credentials(ca)) as client:
+            await client.create_mark(mark)
+            assert await client.get_mark(mark) == mark
+        async with ProbeClient(server.target, timeout=2) as plaintext:
             with pytest.raises(grpc.aio.AioRpcError) as caught:
-                await plaintext.get(created.name)
+                await plaintext.get_mark(mark)
         assert caught.value.code() is Code.UNAVAILABLE
         assert server.logs[0]["transport"] == "TLS"
     finally:
@@ -129,9 +137,10 @@ async def test_tls_round_trip(database_url: str, pki: dict[str, Path]) -> None:
 
 async def test_mutual_tls_round_trip(mtls_server: ServerProcess, pki: dict[str, Path]) -> None:
     credentials = channel_credentials(*read(pki, "ca.pem", "client.pem", "client.key"))
-    async with InvitationsClient(mtls_server.target, credentials=credentials) as client:
-        created = await client.create(f"{uuid.uuid4().hex}@mtls.test", Role.VIEWER)
-        assert (await client.get(created.name)) == created
+    mark = unique_mark()
+    async with ProbeClient(mtls_server.target, credentials=credentials) as client:
+        await client.create_mark(mark)
+        assert await client.get_mark(mark) == mark
 
 
 @pytest.mark.parametrize(
@@ -143,9 +152,9 @@ async def test_mutual_tls_refuses_clients_without_a_trusted_certificate(
     mtls_server: ServerProcess, pki: dict[str, Path], client_files: tuple[str, ...]
 ) -> None:
     credentials = channel_credentials(*read(pki, *client_files))
-    async with InvitationsClient(mtls_server.target, credentials=credentials, timeout=3) as client:
+    async with ProbeClient(mtls_server.target, credentials=credentials, timeout=3) as client:
         with pytest.raises(grpc.aio.AioRpcError) as caught:
-            await client.list()
+            await client.echo("hello")
     assert caught.value.code() is Code.UNAVAILABLE
 
 
@@ -176,15 +185,17 @@ def keys(tmp_path_factory: pytest.TempPathFactory) -> Keys:
 
 @pytest.fixture(scope="module")
 def auth_server(database_url: str, keys: Keys) -> Iterator[ServerProcess]:
-    server = ServerProcess(database_url, auth_jwt_public_key_file=str(keys.public_file)).start()
+    server = ServerProcess(
+        database_url, module=PROBE_SERVER, auth_jwt_public_key_file=str(keys.public_file)
+    ).start()
     yield server
     server.stop_cleanly()
 
 
 async def call_with(server: ServerProcess, token: str | None) -> Code:
-    async with InvitationsClient(server.target, token=token) as client:
+    async with ProbeClient(server.target, token=token) as client:
         try:
-            await client.create(f"{uuid.uuid4().hex}@auth.test", Role.VIEWER)
+            await client.create_mark(unique_mark())
         except grpc.aio.AioRpcError as error:
             return error.code()
     return Code.OK
@@ -193,45 +204,123 @@ async def call_with(server: ServerProcess, token: str | None) -> Code:
 async def test_a_valid_token_with_the_scope_is_accepted(
     auth_server: ServerProcess, keys: Keys
 ) -> None:
-    assert await call_with(auth_server, keys.token(scope="invitations.read invitations.write")) is (
-        Code.OK
-    )
+    assert await call_with(auth_server, keys.token(scope="probe.read probe.write")) is Code.OK
 
 
 async def test_missing_malformed_expired_and_wrong_tokens_are_refused(
     auth_server: ServerProcess, keys: Keys
 ) -> None:
     other = Keys(rsa.generate_private_key(public_exponent=65537, key_size=2048), keys.public_file)
-    scope = "invitations.write"
+    scope = "probe.write"
     assert await call_with(auth_server, None) is Code.UNAUTHENTICATED
     assert await call_with(auth_server, "not-a-jwt") is Code.UNAUTHENTICATED
     assert await call_with(auth_server, keys.token(scope=scope, expires_in=-60)) is (
         Code.UNAUTHENTICATED
     )
     assert await call_with(auth_server, other.token(scope=scope)) is Code.UNAUTHENTICATED
-    assert await call_with(auth_server, keys.token(scope="invitations.read")) is (
-        Code.PERMISSION_DENIED
-    )
+    assert await call_with(auth_server, keys.token(scope="probe.read")) is Code.PERMISSION_DENIED
 
 
 async def test_malformed_authorization_metadata_is_refused(auth_server: ServerProcess) -> None:
-    async with InvitationsClient(auth_server.target) as client:
+    async with ProbeClient(auth_server.target) as client:
         for header in ("Basic dXNlcjpwYXNz", "Bearer", "token-without-scheme"):
+            client.metadata = (("authorization", header),)
             with pytest.raises(grpc.aio.AioRpcError) as caught:
-                await client.stub.ListInvitations(
-                    pb.ListInvitationsRequest(), metadata=(("authorization", header),)
-                )
-            assert caught.value.code() is Code.UNAUTHENTICATED
+                await client.get_mark(unique_mark())
+            assert caught.value.code() is Code.UNAUTHENTICATED, header
 
 
 async def test_health_needs_no_token_and_secrets_stay_out_of_the_logs(
     auth_server: ServerProcess, keys: Keys
 ) -> None:
-    token = keys.token(scope="invitations.read")
-    async with InvitationsClient(auth_server.target) as client:
-        assert await client.health() == "SERVING"
-    await call_with(auth_server, token)  # refused: read scope only
-    await asyncio.sleep(0.2)  # the access log is written in batches
+    token = keys.token(scope="probe.read")
+    async with ProbeClient(auth_server.target) as client:
+        check = client.channel.unary_unary(
+            "/grpc.health.v1.Health/Check",
+            request_serializer=health_pb2.HealthCheckRequest.SerializeToString,
+            response_deserializer=health_pb2.HealthCheckResponse.FromString,
+        )
+        response = await check(health_pb2.HealthCheckRequest(), timeout=5)
+    assert response.status == health_pb2.HealthCheckResponse.SERVING
+
+    def refusals() -> int:
+        return sum(entry.get("code") == "PERMISSION_DENIED" for entry in auth_server.logs)
+
+    before = refusals()
+    assert await call_with(auth_server, token) is Code.PERMISSION_DENIED  # read scope only
+
+    async def logged() -> bool:  # the access log is written in batches
+        return refusals() > before
+
+    await poll(logged, within=5, what="the refused call's access-log line")
     logs = "\n".join(str(entry) for entry in auth_server.logs)
     assert token not in logs
     assert token.split(".")[2] not in logs  # not even the signature
+
+
+# Every method of a resource needs its scope ------------------------------------------------------
+
+# The scope each probe method needs: its AIP verb's, or the one its Resource declares (Echo).
+PROBE_SCOPES = {
+    "CreateMark": "probe.write",
+    "GetMark": "probe.read",
+    "WatchMarks": "probe.read",
+    "Echo": "probe.read",
+    "DeleteMark": "probe.write",
+}
+
+
+async def call_method(server: ServerProcess, method: str, token: str) -> tuple[Code, str]:
+    """A probe method's status code and message, called with a fresh value. A stream that
+    passed the checks waits for a mark until its deadline: DEADLINE_EXCEEDED."""
+    takes_a_value = SERVICE.methods_by_name[method].input_type is StringValue.DESCRIPTOR
+    request = StringValue(value=unique_mark()) if takes_a_value else None
+    async with ProbeClient(server.target, token=token, timeout=1) as client:
+        try:
+            await client.call(method, request)
+        except grpc.aio.AioRpcError as error:
+            return error.code(), str(error.details())
+    return Code.OK, ""
+
+
+def test_every_probe_method_has_a_scope_listed_here() -> None:
+    assert set(PROBE_SCOPES) == {method.name for method in SERVICE.methods}
+
+
+async def test_a_token_without_the_resources_scopes_is_denied_every_method(
+    auth_server: ServerProcess, keys: Keys
+) -> None:
+    """Scopes are per resource: every other resource's scopes open none of the probe's."""
+    others = {scope for scope in all_scopes(RESOURCES).values() if scope is not None}
+    token = keys.token(scope=" ".join(sorted(others | {"admin"})))
+    for method in PROBE_SCOPES:
+        code, details = await call_method(auth_server, method, token)
+        assert code is Code.PERMISSION_DENIED, (method, details)
+        assert f"/{SERVICE.full_name}/{method}" in details
+
+
+@pytest.mark.parametrize("method", sorted(PROBE_SCOPES))
+async def test_each_method_needs_its_own_scope(
+    auth_server: ServerProcess, keys: Keys, method: str
+) -> None:
+    needed = PROBE_SCOPES[method]
+    [other] = {"probe.read", "probe.write"} - {needed}
+    refused, details = await call_method(auth_server, method, keys.token(scope=other))
+    assert refused is Code.PERMISSION_DENIED, details
+    admitted, details = await call_method(auth_server, method, keys.token(scope=needed))
+    assert admitted not in {Code.PERMISSION_DENIED, Code.UNAUTHENTICATED}, details
+
+
+async def test_a_method_without_a_scope_stops_start_up_with_auth_on(
+    database_url: str, keys: Keys
+) -> None:
+    server = ServerProcess(
+        database_url,
+        module=PROBE_SERVER,
+        probe_resource="without-echo-scope",
+        auth_jwt_public_key_file=str(keys.public_file),
+    )
+    assert server.process.wait(30) == 1
+    refusals = [e["message"] for e in server.logs if "cannot start" in e.get("message", "")]
+    assert refusals, server.logs
+    assert f"/{SERVICE.full_name}/Echo" in refusals[0], refusals

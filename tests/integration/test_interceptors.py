@@ -1,50 +1,40 @@
-"""The request interceptor on a real grpc.aio server and socket, with servicers that misbehave."""
+"""The request interceptor on a real grpc.aio server and socket, with a servicer that misbehaves.
+
+The servicer serves the test probe resource's service (tests/probe_resource.py), registered
+through `intercepted(...)` as the server registers every resource.
+"""
 
 from __future__ import annotations
 
 import io
 import json
 from collections.abc import AsyncIterator
+from typing import Any, cast
 
 import grpc
 import pytest
 from google.protobuf import empty_pb2
-from typing_extensions import override
+from google.protobuf.wrappers_pb2 import StringValue
 
-from generated.invitations.v1 import invitations_pb2 as pb
-from generated.invitations.v1 import invitations_pb2_grpc as pb_grpc
 from service.errors import NotFound
 from service.interceptors import RequestInterceptor, intercepted
 from service.log import AccessLog
+from tests.probe_resource import SERVICE, ProbeClient, add_to_server
 
-Context = grpc.aio.ServicerContext
+Context = grpc.aio.ServicerContext[Any, Any]
 
 
-class Broken(pb_grpc.InvitationServiceServicer):
-    """A servicer with a bug, a domain error and a self-inflicted abort."""
+class Broken:
+    """A servicer with a bug, a domain error and a self-inflicted abort; the probe's other
+    methods it does not write at all."""
 
-    @override
-    async def GetInvitation(
-        self,
-        request: pb.GetInvitationRequest,
-        context: Context[pb.GetInvitationRequest, pb.Invitation],
-    ) -> pb.Invitation:
+    async def GetMark(self, request: StringValue, context: Context) -> StringValue:  # noqa: N802
         raise RuntimeError("password=hunter2 in a stack trace")
 
-    @override
-    async def DeleteInvitation(
-        self,
-        request: pb.DeleteInvitationRequest,
-        context: Context[pb.DeleteInvitationRequest, empty_pb2.Empty],
-    ) -> empty_pb2.Empty:
-        raise NotFound(f"{request.name} does not exist")
+    async def CreateMark(self, request: StringValue, context: Context) -> empty_pb2.Empty:  # noqa: N802
+        raise NotFound(f"{request.value} does not exist")
 
-    @override
-    async def AcceptInvitation(
-        self,
-        request: pb.AcceptInvitationRequest,
-        context: Context[pb.AcceptInvitationRequest, pb.Invitation],
-    ) -> pb.Invitation:
+    async def Echo(self, request: StringValue, context: Context) -> StringValue:  # noqa: N802
         await context.abort(grpc.StatusCode.PERMISSION_DENIED, "not yours")
 
 
@@ -54,24 +44,33 @@ def access_log() -> AccessLog:
 
 
 @pytest.fixture
-async def stub(access_log: AccessLog) -> AsyncIterator[pb_grpc.InvitationServiceAsyncStub]:
+async def client(access_log: AccessLog) -> AsyncIterator[ProbeClient]:
     server = grpc.aio.server()
     interceptor = RequestInterceptor(default_timeout=5, access_log=access_log)
-    servicer = Broken()  # type: ignore[abstract]  # only the three RPCs above are called
-    pb_grpc.add_InvitationServiceServicer_to_server(servicer, intercepted(server, interceptor))  # type: ignore[arg-type]  # a stand-in
+    add_to_server(Broken(), cast("grpc.aio.Server", intercepted(server, interceptor)))
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-        yield pb_grpc.InvitationServiceStub(channel)
+    async with ProbeClient(f"127.0.0.1:{port}") as client:
+        yield client
     await server.stop(None)
 
 
+def access_lines(access_log: AccessLog) -> list[dict[str, Any]]:
+    access_log.flush()
+    stream = cast("io.StringIO", access_log.stream)
+    return [json.loads(line) for line in stream.getvalue().splitlines()]
+
+
 async def test_a_bug_is_internal_with_no_internals_leaked(
-    stub: pb_grpc.InvitationServiceAsyncStub, caplog: pytest.LogCaptureFixture
+    client: ProbeClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    call = stub.GetInvitation(pb.GetInvitationRequest(name="x"), metadata=(("x-request-id", "r1"),))
+    get = client.channel.unary_unary(
+        f"/{SERVICE.full_name}/GetMark",
+        request_serializer=StringValue.SerializeToString,
+        response_deserializer=StringValue.FromString,
+    )
     with pytest.raises(grpc.aio.AioRpcError) as caught:
-        await call
+        await get(StringValue(value="x"), metadata=(("x-request-id", "r1"),))
 
     assert caught.value.code() is grpc.StatusCode.INTERNAL
     assert caught.value.details() == "internal error (request id r1)"
@@ -81,25 +80,38 @@ async def test_a_bug_is_internal_with_no_internals_leaked(
     assert "hunter2" in str(logged.exc_info[1])
 
 
-async def test_a_domain_error_becomes_its_status_code(
-    stub: pb_grpc.InvitationServiceAsyncStub,
-) -> None:
+async def test_a_domain_error_becomes_its_status_code(client: ProbeClient) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as caught:
-        await stub.DeleteInvitation(pb.DeleteInvitationRequest(name="invitations/9"))
+        await client.create_mark("marks/9")
 
     assert caught.value.code() is grpc.StatusCode.NOT_FOUND
-    assert caught.value.details() == "invitations/9 does not exist"
+    assert caught.value.details() == "marks/9 does not exist"
 
 
 async def test_a_handlers_own_abort_passes_through(
-    stub: pb_grpc.InvitationServiceAsyncStub, access_log: AccessLog
+    client: ProbeClient, access_log: AccessLog
 ) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as caught:
-        await stub.AcceptInvitation(pb.AcceptInvitationRequest(name="x"))
+        await client.echo("x")
 
     assert caught.value.code() is grpc.StatusCode.PERMISSION_DENIED
     assert caught.value.details() == "not yours"
-    access_log.flush()
-    [line] = [json.loads(line) for line in access_log.stream.getvalue().splitlines()]  # type: ignore[attr-defined]
-    assert line["method"] == "/invitations.v1.InvitationService/AcceptInvitation"
+    [line] = access_lines(access_log)
+    assert line["method"] == f"/{SERVICE.full_name}/Echo"
     assert line["code"] == "PERMISSION_DENIED"
+
+
+@pytest.mark.parametrize("method", ["DeleteMark", "WatchMarks"])
+async def test_a_method_the_servicer_does_not_write_is_unimplemented(
+    client: ProbeClient, access_log: AccessLog, caplog: pytest.LogCaptureFixture, method: str
+) -> None:
+    """Unary or streaming, a method of the proto with no code behind it is UNIMPLEMENTED,
+    named in the message; never INTERNAL, never a traceback in the log."""
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await client.call(method)
+
+    assert caught.value.code() is grpc.StatusCode.UNIMPLEMENTED
+    assert f"/{SERVICE.full_name}/{method}" in str(caught.value.details())
+    [line] = access_lines(access_log)
+    assert line["code"] == "UNIMPLEMENTED"
+    assert not [r for r in caplog.records if r.getMessage() == "unhandled exception"]

@@ -1,7 +1,10 @@
 """Codegen speed: what a developer waits for between saving a proto and using the result.
 
-- save -> stubs regenerated: a real `tools.watch` process, a real edit of the repository's
-  invitations.proto copied to a scratch folder, timed until the new field is in the .pyi on disk;
+- save -> stubs regenerated: a real `tools.watch` process on a copy of protos/ with a bench
+  proto added, a real edit of that proto, timed until the new field is in the .pyi on disk;
+- save -> dev server serving it: `make watch` in a copy of the repository, a new field in a
+  message of the first resource of service/resources.py (skipped without one), timed until
+  reflection shows it;
 - a tree of 100 protos (10 packages of 10 files, with enums, services and cross-file imports):
   a full `python -m tools.codegen` from nothing, and after one proto changed, as wall-clock time
   of the command (Python start-up included, as `make generate` pays it) and inside the process
@@ -99,16 +102,16 @@ def bench_tree(scratch: Path) -> None:
     print("  100 protos, nothing changed, `python -m tools.codegen`", _median_ms(noop_cli))
 
 
-def _time_edits(root: Path, done: Callable[[str], bool]) -> list[float]:
-    """Seconds from saving an edit of invitations.proto (a new field) to `done(field)`."""
-    proto = root / "protos/invitations/v1/invitations.proto"
+def _time_edits(proto: Path, message: str, done: Callable[[str], bool]) -> list[float]:
+    """Seconds from saving an edit of `proto` (a new field in `message`) to `done(field)`."""
     original = proto.read_text()
+    opening = f"message {message} {{"
+    if opening not in original:
+        raise RuntimeError(f"no '{opening}' line in {proto} to add a field to")
     samples = []
     for edit in range(EDITS):
         field = f"bench_field_{edit}"
-        text = original.replace(
-            "message Invitation {", f"message Invitation {{\n  string {field} = 90;"
-        )
+        text = original.replace(opening, f"{opening}\n  string {field} = {FIELD_NUMBER};", 1)
         started = time.perf_counter()
         proto.write_text(text)
         while not done(field):
@@ -118,9 +121,38 @@ def _time_edits(root: Path, done: Callable[[str], bool]) -> list[float]:
     return samples
 
 
+# The proto the save -> stubs figure edits: a resource's size, and no resource's own file.
+BENCH_PROTO = """syntax = "proto3";
+package bench.v1;
+import "google/protobuf/field_mask.proto";
+import "google/protobuf/timestamp.proto";
+enum Kind { KIND_UNSPECIFIED = 0; KIND_A = 1; KIND_B = 2; }
+message Thing {
+  string name = 1;
+  Kind kind = 2;
+  google.protobuf.Timestamp create_time = 3;
+}
+message GetThingRequest { string name = 1; }
+message ListThingsRequest { int32 page_size = 1; string page_token = 2; }
+message ListThingsResponse { repeated Thing things = 1; string next_page_token = 2; }
+message UpdateThingRequest { Thing thing = 1; google.protobuf.FieldMask update_mask = 2; }
+service ThingService {
+  rpc GetThing(GetThingRequest) returns (Thing);
+  rpc ListThings(ListThingsRequest) returns (ListThingsResponse);
+  rpc UpdateThing(UpdateThingRequest) returns (Thing);
+}
+"""
+# High enough not to meet a resource's own fields, below protobuf's reserved 19000-19999.
+FIELD_NUMBER = 18_999
+
+
 def bench_save_to_stubs(scratch: Path) -> None:
     root = scratch / "watch"
-    shutil.copytree(ROOT / "protos", root / "protos")
+    if (ROOT / "protos").is_dir():
+        shutil.copytree(ROOT / "protos", root / "protos")  # the project's protos, as they are
+    proto = root / "protos/bench/v1/bench.proto"
+    proto.parent.mkdir(parents=True)
+    proto.write_text(BENCH_PROTO)
     codegen.generate(root / "protos", root / "generated")
     watcher = subprocess.Popen(
         [sys.executable, "-m", "tools.watch", "--no-server", "--protos=protos", "--out=generated"],
@@ -140,7 +172,7 @@ def bench_save_to_stubs(scratch: Path) -> None:
     try:
         while "watching" not in lines.get(timeout=30):
             pass
-        stub = root / "generated/invitations/v1/invitations_pb2.pyi"
+        stub = root / "generated/bench/v1/bench_pb2.pyi"
 
         def regenerated(field: str) -> bool:
             if field not in stub.read_text():
@@ -148,7 +180,7 @@ def bench_save_to_stubs(scratch: Path) -> None:
             lines.get(timeout=30)  # the cycle's line: wait until it is over before the next edit
             return True
 
-        samples = _time_edits(root, regenerated)
+        samples = _time_edits(proto, "Thing", regenerated)
         print("  proto saved -> stubs regenerated (make watch)    ", _median_ms(samples))
     finally:
         watcher.terminate()
@@ -166,8 +198,25 @@ def main() -> None:
         bench_tree(Path(scratch))
 
 
+def _served_message() -> tuple[str, str] | None:
+    """(proto file, message) of a message the first resource of service/resources.py serves
+    and defines itself: what the save -> server figure edits. None without a resource."""
+    from service.resources import RESOURCES
+
+    for resource in RESOURCES:
+        for method in resource.service.methods:
+            if method.output_type.file is resource.service.file:
+                return resource.service.file.name, method.output_type.name
+    return None
+
+
 def bench_save_to_serving(scratch: Path) -> None:
     """`make watch` with its dev server, in a copy of the repository, on a free port."""
+    served = _served_message()
+    if served is None:
+        print("  skipped proto saved -> dev server: service/resources.py serves no resource")
+        return
+    file, message = served
     copy = probe.copy_repository(scratch / "repo")
     port = probe.free_port()
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
@@ -181,9 +230,11 @@ def bench_save_to_serving(scratch: Path) -> None:
     target = f"127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
-        while not probe.serving_with(target, "email") and time.monotonic() < deadline:
+        while not probe.serving(target) and time.monotonic() < deadline:
             time.sleep(0.1)
-        samples = _time_edits(copy, lambda field: probe.serving_with(target, field))
+        samples = _time_edits(
+            copy / "protos" / file, message, lambda field: probe.serving_with(target, field)
+        )
         print("  proto saved -> dev server SERVING the new API      ", _median_ms(samples))
     finally:
         watcher.send_signal(signal.SIGINT)

@@ -8,12 +8,14 @@ measured, a load generator near 100% would be a limit of the measurement.
 
 Targets (the project's issue 3), at concurrency 16: GetInvitation >= 0.7x echo,
 CreateInvitation >= 0.6x echo, the request interceptor alone <= 10% of echo's throughput,
-and a cold start (process start -> health SERVING, database up) <= 1 s median.
+and a cold start (process start -> health SERVING, database up) <= 1 s median. The
+GetInvitation and CreateInvitation figures need the example resource, and are skipped without.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import statistics
@@ -27,13 +29,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from tools import codegen
+from tools.bench import (
+    CREATE,
+    GET,
+    create_invitation,
+    invitations_statements,
+    serves_invitations,
+    skipped,
+)
 
 ROOT = codegen.ROOT
 SECONDS = float(os.environ.get("BENCH_SECONDS", "4"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 SERVER_CPU, LOAD_CPU = 0, 1
-GET = "/invitations.v1.InvitationService/GetInvitation"
-CREATE = "/invitations.v1.InvitationService/CreateInvitation"
 ECHO = "/bench.Echo/Echo"
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -110,17 +118,8 @@ def _order(label: str) -> tuple[int, int]:
     return kind, int(label.rsplit("=", 1)[1])
 
 
-async def _create_one(target: str) -> str:
-    from generated.invitations.v1.invitations_enums import Role
-    from service.invitations.client import InvitationsClient
-
-    async with InvitationsClient(target) as client:
-        return (await client.create(f"{uuid.uuid4().hex}@bench.test", Role.VIEWER)).name
-
-
 def _service_env(database_url: str) -> dict[str, str]:
-    env = {**os.environ, "DATABASE_URL": database_url, "PORT": "0", "LOG_FORMAT": "json"}
-    return {**env, "REFLECTION": "true"}  # the cold-start probe asks reflection for the API
+    return {**os.environ, "DATABASE_URL": database_url, "PORT": "0", "LOG_FORMAT": "json"}
 
 
 @contextmanager
@@ -157,7 +156,7 @@ def _cold_start(database_url: str, runs: int = 5) -> list[float]:
     for _ in range(runs):
         with _service_port(database_url) as (process, target):
             started = time.perf_counter()
-            while not probe.serving_with(target, "email"):
+            while not probe.serving(target):
                 time.sleep(0.002)
             samples.append(time.perf_counter() - started)
             process.terminate()
@@ -187,9 +186,7 @@ async def _raw_driver(database_url: str, name: str, concurrency: int = 16) -> tu
     """asyncpg alone running the service's two statements in a loop: (gets/s, creates/s)."""
     import asyncpg
 
-    from service.invitations import storage
-
-    get_sql, create_sql = storage.raw_statements()
+    get_sql, create_sql = invitations_statements()
     pool = await asyncpg.create_pool(
         database_url.replace("+asyncpg", ""), min_size=concurrency, max_size=concurrency
     )
@@ -227,6 +224,7 @@ def main() -> None:
 
     print(__doc__.split("\n\n")[0])
     print(f"  ({SECONDS:.0f} s a figure; server on CPU {SERVER_CPU}, load on CPU {LOAD_CPU})")
+    invitations = serves_invitations()
     with local_postgres("service_bench") as url:
         rebuild(url)
         results: dict[str, list[Result]] = {}
@@ -234,38 +232,49 @@ def main() -> None:
         def measure(label: str, *args: Any, **kwargs: Any) -> None:
             results.setdefault(label, []).append(_load(*args, **kwargs))
 
-        with (
-            echo_server() as bare,
-            echo_server("--interceptor") as intercepted,
-            echo_server("--database", url) as with_select,
-            _service(url) as service,
-        ):
-            name = asyncio.run(_create_one(service[1]))
+        with contextlib.ExitStack() as servers:
+            bare = servers.enter_context(echo_server())
+            intercepted = servers.enter_context(echo_server("--interceptor"))
+            with_select = servers.enter_context(echo_server("--database", url))
+            service = servers.enter_context(_service(url)) if invitations else None
+            name = (
+                asyncio.run(create_invitation(service[1], f"{uuid.uuid4().hex}@bench.test"))
+                if service
+                else ""
+            )
+
+            def measure_invitations(c: int) -> None:
+                if service is not None:
+                    measure(f"GetInvitation c={c}", *service, GET, "get", concurrency=c, name=name)
+                    measure(f"CreateInvitation c={c}", *service, CREATE, "create", concurrency=c)
+
             for c in (1, 64):
                 measure(f"echo c={c}", *bare, ECHO, "echo", concurrency=c)
-                measure(f"GetInvitation c={c}", *service, GET, "get", concurrency=c, name=name)
-                measure(f"CreateInvitation c={c}", *service, CREATE, "create", concurrency=c)
+                measure_invitations(c)
             # The figures the ratios use, interleaved ROUNDS times: this machine's speed drifts
             # by 10-20% from one figure to the next, and the medians of interleaved runs hold.
             for _ in range(ROUNDS):
                 measure("echo c=16", *bare, ECHO, "echo", concurrency=16)
                 measure("echo + interceptor c=16", *intercepted, ECHO, "echo", concurrency=16)
                 measure("echo + SELECT 1 c=16", *with_select, ECHO, "echo", concurrency=16)
-                measure("GetInvitation c=16", *service, GET, "get", concurrency=16, name=name)
-                measure("CreateInvitation c=16", *service, CREATE, "create", concurrency=16)
-        raw_get, raw_create = asyncio.run(_raw_driver(url, name))
+                measure_invitations(16)
+        raw = asyncio.run(_raw_driver(url, name)) if invitations else None
         cold = _cold_start(url)
 
     medians = {label: _median(runs) for label, runs in results.items()}
     for label, result in sorted(medians.items(), key=lambda item: _order(item[0])):
         print(result.row(label))
-    print(f"  {'raw asyncpg, Get statement c=16':<34} {raw_get:8.0f} req/s")
-    print(f"  {'raw asyncpg, Create statement c=16':<34} {raw_create:8.0f} req/s")
+    if raw is not None:
+        print(f"  {'raw asyncpg, Get statement c=16':<34} {raw[0]:8.0f} req/s")
+        print(f"  {'raw asyncpg, Create statement c=16':<34} {raw[1]:8.0f} req/s")
     echo = medians["echo c=16"].rps
     print("ratios at c=16 (same run):")
-    for method, goal in (("GetInvitation", 0.7), ("CreateInvitation", 0.6)):
-        ratio = medians[f"{method} c=16"].rps / echo
-        print(f"  {method + ' / echo':<24} {ratio:5.2f}x  (target >= {goal:.2f}x)")
+    if invitations:
+        for method, goal in (("GetInvitation", 0.7), ("CreateInvitation", 0.6)):
+            ratio = medians[f"{method} c=16"].rps / echo
+            print(f"  {method + ' / echo':<24} {ratio:5.2f}x  (target >= {goal:.2f}x)")
+    else:
+        skipped("GetInvitation and CreateInvitation, and their ratios to echo")
     floor = medians["echo + SELECT 1 c=16"].rps / echo
     print(f"  {'echo + SELECT 1 / echo':<24} {floor:5.2f}x  (one pooled round trip, nothing else)")
     cost = 1 - medians["echo + interceptor c=16"].rps / echo
