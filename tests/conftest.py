@@ -58,17 +58,6 @@ def database_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def server(database_url: str) -> Iterator[ServerProcess]:
-    """The real server as a process (`python -m service`) on a free port, serving every
-    registered resource, shared by the session's API tests."""
-    from tests.support import ServerProcess
-
-    server = ServerProcess(database_url, reflection="true").start()
-    yield server
-    server.stop_cleanly()
-
-
-@pytest.fixture(scope="session")
 def scratch_url(database_url: str) -> str:
     """A second database on the test server, for tests that build and tear down schemas."""
     import asyncpg
@@ -94,9 +83,10 @@ def scratch_url(database_url: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def probe_server(database_url: str) -> Iterator[ServerProcess]:
-    """The server with the probe resource besides the service's own (tests/serve.py), with
-    reflection on, shared by the tests of the server's infrastructure."""
+def server(database_url: str) -> Iterator[ServerProcess]:
+    """The real server as a process on a free port, with reflection on, shared by the session:
+    every resource of service/resources.py, and the test-only probe resource beside them
+    (tests/serve.py), so the infrastructure tests need no resource of the service's own."""
     from tests.support import PROBE_SERVER, ServerProcess
 
     server = ServerProcess(database_url, module=PROBE_SERVER, reflection="true").start()

@@ -17,6 +17,7 @@ from google.protobuf import timestamp_pb2
 
 from generated.invitations.v1 import invitations_pb2 as pb
 from generated.invitations.v1.invitations_enums import InvitationStatus, Role
+from service import conventions
 from service.errors import Violations
 from service.invitations.domain import (
     KEEP,
@@ -93,12 +94,10 @@ def parse_name(name: str, field: str = "name") -> uuid.UUID:
 
 
 def _parse_email(email: str, field: str, violations: Violations) -> str:
-    email = email.strip().lower()
-    if not email:
-        violations.add(field, "is required")
-    elif len(email) > MAX_EMAIL_LENGTH:
-        violations.add(field, f"is longer than {MAX_EMAIL_LENGTH} characters")
-    elif not _EMAIL.fullmatch(email):
+    found = len(violations.found)
+    # Required, bounded, and free of control characters (PostgreSQL refuses NUL in text).
+    email = conventions.parse_text(email, field, violations, max_length=MAX_EMAIL_LENGTH).lower()
+    if len(violations.found) == found and not _EMAIL.fullmatch(email):
         violations.add(field, f"is not an email address: {email[:80]!r}")
     return email
 

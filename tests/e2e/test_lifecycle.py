@@ -84,12 +84,12 @@ async def test_rpcs_after_sigterm_are_refused_not_lost(database_url: str) -> Non
 
 
 async def test_database_work_stops_at_the_clients_deadline(
-    probe_server: ServerProcess, database_url: str
+    server: ServerProcess, database_url: str
 ) -> None:
     value = unique_mark()
     async with (
         MarkHold.holding(database_url, value) as hold,
-        ProbeClient(probe_server.target, timeout=1.0) as impatient,
+        ProbeClient(server.target, timeout=1.0) as impatient,
     ):
         call = asyncio.ensure_future(impatient.create_mark(value))
         await hold.until_waiting()  # the server's INSERT waits on the held row
@@ -103,18 +103,18 @@ async def test_database_work_stops_at_the_clients_deadline(
 
         await poll(abandoned, within=5, what="the INSERT cancelled in PostgreSQL")
     # ...so once the row is free again, the mark was not made after all.
-    async with ProbeClient(probe_server.target) as client:
+    async with ProbeClient(server.target) as client:
         with pytest.raises(grpc.aio.AioRpcError) as missing:
             await client.get_mark(value)
     assert missing.value.code() is Code.NOT_FOUND
 
 
-async def test_replicas_serve_one_database(probe_server: ServerProcess, database_url: str) -> None:
+async def test_replicas_serve_one_database(server: ServerProcess, database_url: str) -> None:
     other = ServerProcess(database_url, module=PROBE_SERVER).start()
     value = unique_mark()
     try:
         async with (
-            ProbeClient(probe_server.target) as one,
+            ProbeClient(server.target) as one,
             ProbeClient(other.target) as another,
         ):
             await one.create_mark(value)
@@ -127,14 +127,14 @@ async def test_replicas_serve_one_database(probe_server: ServerProcess, database
 
 
 async def test_a_port_in_use_is_a_loud_startup_error(
-    probe_server: ServerProcess, database_url: str
+    server: ServerProcess, database_url: str
 ) -> None:
-    second = ServerProcess(database_url, port=str(probe_server.port))
+    second = ServerProcess(database_url, port=str(server.port))
     code = second.process.wait(30)
 
     assert code == 1
     assert any(
-        "cannot start" in entry.get("message", "") and str(probe_server.port) in entry["message"]
+        "cannot start" in entry.get("message", "") and str(server.port) in entry["message"]
         for entry in second.logs
     ), second.logs
 
@@ -151,12 +151,12 @@ def reflection_call(
     )
 
 
-async def test_reflection_lists_and_describes_every_resource(probe_server: ServerProcess) -> None:
+async def test_reflection_lists_and_describes_every_resource(server: ServerProcess) -> None:
     requests = [
         reflection_pb2.ServerReflectionRequest(list_services=""),
         reflection_pb2.ServerReflectionRequest(file_containing_symbol=SERVICE.full_name),
     ]
-    async with grpc.aio.insecure_channel(probe_server.target) as channel:
+    async with grpc.aio.insecure_channel(server.target) as channel:
         listed, described = [answer async for answer in reflection_call(channel)(iter(requests))]
     names = {s.name for s in listed.list_services_response.service}
     expected = {SERVICE.full_name, "grpc.health.v1.Health", *(r.name for r in RESOURCES)}
@@ -187,8 +187,8 @@ async def test_reflection_can_be_turned_off(database_url: str) -> None:
         server.stop_cleanly()
 
 
-async def test_each_rpc_is_logged_as_one_structured_line(probe_server: ServerProcess) -> None:
-    async with ProbeClient(probe_server.target) as client:
+async def test_each_rpc_is_logged_as_one_structured_line(server: ServerProcess) -> None:
+    async with ProbeClient(server.target) as client:
         get = client.channel.unary_unary(
             f"/{SERVICE.full_name}/GetMark",
             request_serializer=StringValue.SerializeToString,
@@ -198,7 +198,7 @@ async def test_each_rpc_is_logged_as_one_structured_line(probe_server: ServerPro
             await get(StringValue(), metadata=(("x-request-id", "log-check-1"),))
 
     def logged() -> list[dict[str, object]]:
-        return [entry for entry in probe_server.logs if entry.get("request_id") == "log-check-1"]
+        return [entry for entry in server.logs if entry.get("request_id") == "log-check-1"]
 
     async def written() -> bool:  # the access log is written in batches
         return bool(logged())

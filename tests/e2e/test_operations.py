@@ -85,9 +85,9 @@ async def test_workers_share_one_port_and_stop_together(database_url: str) -> No
 
 
 async def test_workers_refuse_a_port_that_is_already_held(
-    probe_server: ServerProcess, database_url: str
+    server: ServerProcess, database_url: str
 ) -> None:
-    other = ServerProcess(database_url, args=("--workers", "2"), port=str(probe_server.port))
+    other = ServerProcess(database_url, args=("--workers", "2"), port=str(server.port))
     assert other.process.wait(30) == 1
     assert any("is in use" in entry.get("message", "") for entry in other.logs), other.logs
 
@@ -156,7 +156,7 @@ def malformed_bodies(seeds: list[bytes], count: int, seed: int = 20261128) -> li
 
 
 def test_ten_thousand_malformed_requests_get_no_internal_or_unknown(
-    probe_server: ServerProcess,
+    server: ServerProcess,
 ) -> None:
     """Generated bad bytes sent to every unary method served: a deliberate status code for
     each."""
@@ -166,7 +166,7 @@ def test_ten_thousand_malformed_requests_get_no_internal_or_unknown(
 
     async def fire() -> dict[grpc.StatusCode, int]:
         codes: dict[grpc.StatusCode, int] = {}
-        async with grpc.aio.insecure_channel(probe_server.target) as channel:
+        async with grpc.aio.insecure_channel(server.target) as channel:
             calls = [
                 channel.unary_unary(path, request_serializer=bytes, response_deserializer=bytes)
                 for path, _ in methods

@@ -18,8 +18,8 @@ from tests.support import ServerProcess, unique_mark
 Code = grpc.StatusCode
 
 
-async def test_every_resource_is_reported_by_health(probe_server: ServerProcess) -> None:
-    async with grpc.aio.insecure_channel(probe_server.target) as channel:
+async def test_every_resource_is_reported_by_health(server: ServerProcess) -> None:
+    async with grpc.aio.insecure_channel(server.target) as channel:
         check = channel.unary_unary(
             "/grpc.health.v1.Health/Check",
             request_serializer=health_pb2.HealthCheckRequest.SerializeToString,
@@ -34,24 +34,24 @@ async def test_every_resource_is_reported_by_health(probe_server: ServerProcess)
 
 
 async def test_a_declared_method_the_servicer_lacks_is_unimplemented(
-    probe_server: ServerProcess,
+    server: ServerProcess,
 ) -> None:
-    logged_before = len(probe_server.logs)
-    async with ProbeClient(probe_server.target) as client:
+    logged_before = len(server.logs)
+    async with ProbeClient(server.target) as client:
         with pytest.raises(grpc.aio.AioRpcError) as caught:
             await client.call("DeleteMark", StringValue(value=unique_mark()))
         assert caught.value.code() is Code.UNIMPLEMENTED  # a fact about the server, not a bug
         assert f"/{SERVICE.full_name}/DeleteMark" in str(caught.value.details())
         assert await client.echo("still serving") == "still serving"
-    errors = [e for e in probe_server.logs[logged_before:] if e.get("level") == "ERROR"]
+    errors = [e for e in server.logs[logged_before:] if e.get("level") == "ERROR"]
     assert not errors  # no traceback: nothing is broken
 
 
 async def test_a_resources_domain_errors_become_their_status_codes(
-    probe_server: ServerProcess,
+    server: ServerProcess,
 ) -> None:
     mark = unique_mark()
-    async with ProbeClient(probe_server.target) as client:
+    async with ProbeClient(server.target) as client:
         with pytest.raises(grpc.aio.AioRpcError) as invalid:
             await client.get_mark("")
         with pytest.raises(grpc.aio.AioRpcError) as unstorable:

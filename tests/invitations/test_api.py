@@ -202,6 +202,9 @@ async def test_create_reports_every_bad_field(client: InvitationsClient) -> None
         (pb.Invitation(email="a@example.com", role=pb.Role.ValueType(99)), "invitation.role"),
         (pb.Invitation(email="a" * 250 + "@example.com", role=pb.ROLE_VIEWER), "invitation.email"),
         (pb.Invitation(role=pb.ROLE_VIEWER), "invitation.email"),
+        # PostgreSQL's text cannot hold NUL: refused here, not an INTERNAL from the database.
+        (pb.Invitation(email="a\x00b@example.com", role=pb.ROLE_VIEWER), "invitation.email"),
+        (pb.Invitation(email="a\u200bb@example.com", role=pb.ROLE_VIEWER), "invitation.email"),
     ],
 )
 async def test_create_rejects(
