@@ -43,9 +43,11 @@ def _render_item(type_: str, item: Any, autogen_context: AutogenContext) -> str 
     return enum_migrations.render_item(type_, item, autogen_context)
 
 
-# Schemas the models use: autogenerate looks at those (a model in schema "billing" is compared
-# with what is there), and at no other, so it never offers to drop what others keep alongside.
-_schemas = {table.schema for table in target_metadata.tables.values()}
+# Schemas the models use, and the default one: autogenerate looks at those (a model in schema
+# "billing" is compared with what is there), and at no other, so it never offers to drop what
+# others keep alongside. The default schema is always looked at: when its last model goes (a
+# resource removed), the next migration drops its table.
+_schemas = {None, *(table.schema for table in target_metadata.tables.values())}
 
 
 def _include_name(name: str | None, type_: str, parent_names: Any) -> bool:

@@ -126,7 +126,7 @@ def known_methods() -> dict[str, MethodDescriptor]:
     (`health <service>`: NOT_FOUND for one it does not). Health itself is included: every
     server serves it.
     """
-    root = Path(generated.__file__).parent
+    root = Path(next(iter(generated.__path__)))  # also when generated/ holds no proto yet
     modules = [
         ".".join(path.relative_to(root.parent).with_suffix("").parts)
         for path in root.rglob("*_pb2.py")

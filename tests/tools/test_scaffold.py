@@ -191,6 +191,8 @@ def test_without_the_example_the_remaining_suite_passes(tmp_path: Path) -> None:
     assert 'name="invitation_status"' in upgrade
     assert 'op.create_table(\n        "invitations"' in downgrade
     run("make", "--no-print-directory", "migrate")
+    run("git", "init", "--quiet")  # as the user's own repository (tests read `git ls-files`)
+    run("git", "add", "--all")
     run("make", "--no-print-directory", "lint")
     run("make", "--no-print-directory", "typecheck")
     # Everything else in the suite, this test aside (it would run itself again).

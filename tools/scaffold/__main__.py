@@ -161,6 +161,10 @@ def names_for(name: str, plural: str | None) -> Names:
     return Names(name, plural)
 
 
+def _read(root: Path, plural: str) -> str:
+    return (root / "service" / plural / "resource.py").read_text()
+
+
 def _existing_resources(root: Path) -> list[str]:
     return sorted(path.parent.name for path in (root / "service").glob("*/resource.py"))
 
@@ -188,29 +192,30 @@ def _collisions(names: Names, root: Path) -> list[str]:
     return found
 
 
-def _register(names: Names, root: Path) -> None:
+_LIST = re.compile(r"^RESOURCES: list\[Resource\[Any\]\] = \[(.*?)\]", re.MULTILINE | re.DOTALL)
+
+
+def _write_registry(root: Path, names: Names, *, adding: bool) -> None:
+    """Add or take out the resource's import and its entry in RESOURCES (one per line)."""
     registry = root / REGISTRY
     text = registry.read_text()
+    listed = _LIST.search(text)
+    if listed is None:
+        raise ScaffoldError(f"{REGISTRY} no longer has the RESOURCES list this command edits")
+    entries = [entry.strip() for entry in listed.group(1).split(",") if entry.strip()]
     line = f"from service.{names.p}.resource import RESOURCE as {names.constant}\n"
-    imports = re.search(r"^from service\.resource import Resource\n", text, re.MULTILINE)
-    closing = text.rfind("\n]")
-    if imports is None or closing < 0:
-        raise ScaffoldError(f"{REGISTRY} no longer has the shape this command edits")
-    text = text[:closing] + f"\n    {names.constant}," + text[closing:]
-    text = text[: imports.start()] + line + text[imports.start() :]
-    registry.write_text(text)
-
-
-def _unregister(names: Names, root: Path) -> None:
-    registry = root / REGISTRY
-    lines = registry.read_text().splitlines(keepends=True)
-    kept = [
-        line
-        for line in lines
-        if not line.startswith(f"from service.{names.p}.resource import")
-        and line.strip() != f"{names.constant},"
-    ]
-    registry.write_text("".join(kept))
+    lines = [kept for kept in text[: listed.start()].splitlines(keepends=True) if kept != line]
+    entries = [entry for entry in entries if entry != names.constant]
+    if adding:
+        lines.append(line)  # ruff sorts the imports afterwards (_tidy)
+        entries.append(names.constant)
+    body = "".join(f"    {entry},\n" for entry in entries)
+    listing = (
+        f"RESOURCES: list[Resource[Any]] = [\n{body}]"
+        if entries
+        else ("RESOURCES: list[Resource[Any]] = []")
+    )
+    registry.write_text("".join(lines) + listing + text[listed.end() :])
 
 
 def _tidy(paths: list[Path], root: Path) -> None:
@@ -239,7 +244,7 @@ def add(name: str, plural: str | None, root: Path = ROOT) -> list[Path]:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(names.render(template))
         written.append(path)
-    _register(names, root)
+    _write_registry(root, names, adding=True)
     _tidy([*written, REGISTRY], root)
     _generate(root)
     return written
@@ -247,8 +252,16 @@ def add(name: str, plural: str | None, root: Path = ROOT) -> list[Path]:
 
 def remove(name: str, plural: str | None, root: Path = ROOT) -> tuple[Names, list[Path]]:
     _check_name(name, "name")
-    candidates = [plural] if plural else [pluralize(name), name]
     registry = (root / REGISTRY).read_text()
+    service = f'"{Names(name, name).S}Service"'  # how its resource.py names its gRPC service
+    candidates = (
+        [plural]
+        if plural
+        else [
+            pluralize(name),
+            *(p for p in _existing_resources(root) if service in _read(root, p)),
+        ]
+    )
     for candidate in candidates:
         if candidate and (
             (root / "service" / candidate / "resource.py").is_file()
@@ -271,14 +284,15 @@ def remove(name: str, plural: str | None, root: Path = ROOT) -> tuple[Names, lis
     ]
     for path in removed:
         shutil.rmtree(root / path)
-    _unregister(names, root)
+    _write_registry(root, names, adding=False)
+    _tidy([REGISTRY], root)
     _generate(root)
     return names, removed
 
 
 def _still_mentioned(names: Names, root: Path) -> list[str]:
     """Files outside the removed folders that still import the resource."""
-    pattern = re.compile(rf"\b(?:service|generated)\.{names.p}\b")
+    pattern = re.compile(rf"^\s*(?:from|import) (?:service|generated)\.{names.p}\b", re.MULTILINE)
     found = []
     for folder in ("service", "tests", "tools", "migrations"):
         for path in sorted((root / folder).rglob("*.py")):
