@@ -10,6 +10,7 @@ import pytest
 
 from generated.invitations.v1 import invitations_pb2 as pb
 from generated.invitations.v1.invitations_enums import InvitationStatus, Role
+from service import conventions
 from service.errors import InvalidArgument
 from service.invitations import convert
 from service.invitations.domain import Cursor, Invitation
@@ -48,12 +49,13 @@ def test_page_tokens_round_trip_exactly(status: InvitationStatus | None) -> None
 
     assert parsed_cursor == cursor
     assert parsed_status == filter_status
-    assert page_size == convert.DEFAULT_PAGE_SIZE
+    assert page_size == conventions.DEFAULT_PAGE_SIZE
 
 
 def test_page_size_is_capped() -> None:
     assert (
-        convert.parse_list(pb.ListInvitationsRequest(page_size=10**6))[2] == convert.MAX_PAGE_SIZE
+        convert.parse_list(pb.ListInvitationsRequest(page_size=10**6))[2]
+        == conventions.MAX_PAGE_SIZE
     )
 
 
