@@ -1,10 +1,10 @@
 """What a resource plugs into the server with: one `Resource`, listed in service/resources.py.
 
     RESOURCE = Resource(
-        service=invitations_pb2.DESCRIPTOR.services_by_name["InvitationService"],
-        add_to_server=invitations_pb2_grpc.add_InvitationServiceServicer_to_server,
-        servicer=lambda database: InvitationServicer(Invitations(database)),
-        scopes={"AcceptInvitation": "invitations.write"},
+        service=book_shelves_pb2.DESCRIPTOR.services_by_name["BookShelfService"],
+        add_to_server=book_shelves_pb2_grpc.add_BookShelfServiceServicer_to_server,
+        servicer=lambda database: BookShelfServicer(BookShelves(database)),
+        scopes={"ArchiveBookShelf": "book_shelves.write"},  # a custom method (AIP-136)
     )
 
 The server (service/server.py) builds each servicer on the shared database, registers it
@@ -74,16 +74,14 @@ class Resource(Generic[S]):
         """The service's full name, as health and reflection list it."""
         return self.service.full_name
 
-    def method_paths(self) -> list[str]:
-        return [f"/{self.service.full_name}/{method.name}" for method in self.service.methods]
-
     def required_scopes(self) -> dict[str, str | None]:
         """The scope of each method by its full path (`/pkg.v1.Service/Method`); None: none
         was declared and no verb gives one."""
         package = self.service.file.package.split(".")[0]
         unknown = set(self.scopes) - {method.name for method in self.service.methods}
         if unknown:
-            raise ValueError(f"{self.name} has no method {', '.join(sorted(unknown))}")
+            missing = ", ".join(sorted(unknown))
+            raise ValueError(f"scopes are declared for {missing}, which {self.name} lacks")
         found: dict[str, str | None] = {}
         for method in self.service.methods:
             scope = self.scopes.get(method.name)

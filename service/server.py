@@ -80,9 +80,12 @@ class Server:
         self.access_log = AccessLog.from_logging()
         self.metrics = Metrics() if metrics_port is not None else None
         self.metrics_port = metrics_port
+        try:
+            scopes = all_scopes(list(resources))
+        except ValueError as error:  # a scope declared for a method the service lacks
+            raise StartupError(str(error)) from None
         authenticator = None
         if settings.auth_jwt_public_key_file is not None:
-            scopes = all_scopes(list(resources))
             unscoped = sorted(method for method, scope in scopes.items() if scope is None)
             if unscoped:
                 raise StartupError(
