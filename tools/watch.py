@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import os
 import select
 import shlex
@@ -45,7 +46,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -367,22 +368,41 @@ def _describe(paths: Sequence[Path]) -> str:
     return ", ".join(names) + more
 
 
+def forget_bytecode(sources: Iterable[Path]) -> None:
+    """Delete the cached bytecode of these Python files. Python trusts a .pyc while its source
+    keeps the same size and the same mtime in whole seconds: two saves of the same length within
+    a second (a digit changed, a field renamed to one as long) would restart into the first."""
+    for source in sources:
+        if source.suffix == ".py":
+            with contextlib.suppress(OSError):
+                Path(importlib.util.cache_from_source(str(source))).unlink()
+
+
 def run_cycle(
-    what: str, regenerate: bool, protos_dir: Path, out_dir: Path, server: DevServer | None
+    what: str,
+    regenerate: bool,
+    protos_dir: Path,
+    out_dir: Path,
+    server: DevServer | None,
+    *,
+    changed: Sequence[Path] = (),
 ) -> None:
     """One batch of changes: regenerate if a proto changed, then restart the server if the
     generated code or the service changed."""
     started = time.perf_counter()
     restart = not regenerate
     done: list[str] = []
+    written: list[Path] = []
     try:
         if regenerate:
             result = codegen.generate(protos_dir, out_dir)
             done.append(f"{len(result.written)} written, {len(result.removed)} removed")
+            written = [out_dir / path for path in result.written]
             restart = result.changed or (server is not None and server.process is None)
             if result.warnings:
                 print(result.warnings, file=sys.stderr, flush=True)
         if server is not None and restart:
+            forget_bytecode([*changed, *written])
             done.append(server.restart())
     except codegen.CodegenError as error:
         elapsed = (time.perf_counter() - started) * 1000
@@ -478,7 +498,9 @@ def _watch(
             if changes:
                 changed = sorted({Path(path) for _, path in changes})
                 regenerate = any(path.suffix == ".proto" for path in changed)
-                run_cycle(_describe(changed), regenerate, protos_dir, out_dir, server)
+                run_cycle(
+                    _describe(changed), regenerate, protos_dir, out_dir, server, changed=changed
+                )
     finally:
         if server is not None:
             server.close()

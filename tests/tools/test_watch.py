@@ -173,9 +173,13 @@ class DevLoop:
         self.database_url = database_url
         self.watcher: Watcher | None = None
 
-    def start(self) -> Watcher:
+    def start(self, **env: str) -> Watcher:
         self.watcher = Watcher(
-            self.copy, PORT=str(self.port), DATABASE_URL=self.database_url, REFLECTION="true"
+            self.copy,
+            PORT=str(self.port),
+            DATABASE_URL=self.database_url,
+            REFLECTION="true",
+            **env,
         )
         return self.watcher
 
@@ -337,3 +341,25 @@ def test_reports_a_server_that_exits_on_its_own(dev: DevLoop) -> None:
 
     assert STARTED_OK.search(line), line
     assert dev.health() == "SERVING"
+
+
+def test_serves_a_save_of_the_same_size_made_within_the_same_second(dev: DevLoop) -> None:
+    """Python reuses a cached .pyc while its source has the same size and mtime in seconds."""
+    errors = dev.copy / "service" / "errors.py"
+    original = errors.read_text()
+    mtime = errors.stat().st_mtime_ns
+
+    def save(version: str) -> None:
+        line = f"print('errors.py, version {version}', file=sys.stderr)"
+        errors.write_text(f"{original}\nimport sys\n{line}\n")
+        os.utime(errors, ns=(mtime, mtime))
+
+    save("A")
+    watcher = dev.start(PYTHONDONTWRITEBYTECODE="")  # caches written, as on most machines
+    assert watcher.wait_for("errors.py, version")[-1] == "errors.py, version A"
+    assert watcher.cycle("start").endswith(", ok")
+
+    save("B")
+
+    assert watcher.wait_for("errors.py, version")[-1] == "errors.py, version B"
+    assert RESTARTED_OK.search(watcher.cycle("service/errors.py"))
