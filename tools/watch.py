@@ -67,6 +67,9 @@ IMPORT_SECONDS = 30.0
 SERVING_SECONDS = 10.0
 FIRST_SERVING_SECONDS = 30.0
 POLL_SECONDS = 0.005
+# Spares kept waiting. A spare's imports take ~0.5-1 s, about two cycles of saves made in quick
+# succession: with two, the one a save takes has had both to finish (~75 MB each).
+SPARES = 2
 DEFAULT_PORT = "50051"  # service/config.py's default
 
 
@@ -185,11 +188,10 @@ class DevProcess:
 class DevServer:
     """The dev server as a child process, and a restart that says whether it serves.
 
-    With `spare`, the next process is always waiting with its third-party imports done
-    (tools/spare.py). A restart has it import the code, stops the running server only if that
+    With `spare`, the next processes are kept waiting with their third-party imports done
+    (tools/spare.py). A restart has one import the code, stops the running server only if that
     worked, has it serve once the old one has left the port, and waits for SERVING. The spare
-    after it is started as the restart begins, to give its imports (~0.5-1 s) the most time
-    before the next save.
+    that replaces it is started as the restart begins, to give its imports the most time.
     """
 
     def __init__(
@@ -205,7 +207,7 @@ class DevServer:
         self.use_spare = spare
         self.cancel = cancel or threading.Event()
         self.process: DevProcess | None = None
-        self.spare: DevProcess | None = None
+        self.spares: list[DevProcess] = []
         self.retired: list[DevProcess] = []  # old servers, stopping, no longer on the port
         settings = env if env is not None else os.environ
         host = settings.get("HOST", "127.0.0.1")
@@ -223,8 +225,9 @@ class DevServer:
         once it serves, else ServerStartError."""
         running = self.process is not None
         if self.use_spare:
-            new = self.spare or self._spawn()
-            self.spare = self._spawn()  # the next one: its imports overlap this cycle
+            new = self._next_spare()
+            while len(self.spares) < (SPARES if running else 1):  # one at first: a quick start
+                self.spares.append(self._spawn())
             self._import(new, running)
             self._retire()
             # With our server stopped, whatever listens on the port is not the one we start
@@ -239,6 +242,14 @@ class DevServer:
         self.process = new
         self._await_serving(new, taken, SERVING_SECONDS if running else FIRST_SERVING_SECONDS)
         return "server restarted" if running else "server started"
+
+    def _next_spare(self) -> DevProcess:
+        while self.spares:
+            spare = self.spares.pop(0)
+            if spare.popen.poll() is None:
+                return spare
+            spare.close()  # it ended before it was given anything: not the code's doing
+        return self._spawn()
 
     def _import(self, new: DevProcess, running: bool) -> None:
         """Have the spare import the code; if that fails, ServerStartError and no stop."""
@@ -330,11 +341,11 @@ class DevServer:
             process.stop()
 
     def close(self) -> None:
-        """Stop the server, the retired ones and the waiting spare."""
+        """Stop the server, the retired ones and the waiting spares."""
         self.stop()
         self._reap(wait=True)
-        spare, self.spare = self.spare, None
-        if spare is not None:
+        spares, self.spares = self.spares, []
+        for spare in spares:
             spare.close()  # it exits when its stdin closes
             spare.stop()
 
