@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import queue
+import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -14,10 +16,13 @@ from pathlib import Path
 
 import pytest
 
+from service import healthcheck
 from tests.tools.conftest import ROOT, Project
 from tools import probe
 
 INVITATIONS = "invitations/v1/invitations.proto"
+STARTED_OK = re.compile(r"server started in \d+ ms, ok$")
+RESTARTED_OK = re.compile(r"server restarted in \d+ ms, ok$")
 
 
 class Watcher:
@@ -52,6 +57,14 @@ class Watcher:
             if text in seen[-1]:
                 return seen
         raise AssertionError(f"no line with {text!r} within {timeout} s; saw {seen}")
+
+    def cycle(self, what: str, timeout: float = 30.0) -> str:
+        """The watcher's line for the next cycle of `what` ("start", a file's path)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            line = self.wait_for(f"] {what}: ", deadline - time.monotonic())[-1]
+            if line.startswith("[watch "):  # not a line of the server's log
+                return line
 
 
 @pytest.fixture
@@ -148,3 +161,205 @@ def wait_until(condition: Callable[[], bool], timeout: float = 30.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.01)
+
+
+class DevLoop:
+    """`make watch` with its dev server in a copy of the repository, on a free port."""
+
+    def __init__(self, tmp_path: Path, database_url: str) -> None:
+        self.copy = probe.copy_repository(tmp_path / "repo")
+        self.port = probe.free_port()
+        self.target = f"127.0.0.1:{self.port}"
+        self.database_url = database_url
+        self.watcher: Watcher | None = None
+
+    def start(self, **env: str) -> Watcher:
+        self.watcher = Watcher(
+            self.copy,
+            PORT=str(self.port),
+            DATABASE_URL=self.database_url,
+            REFLECTION="true",
+            **env,
+        )
+        return self.watcher
+
+    def health(self) -> str:
+        return healthcheck.check(self.target, timeout=1.0)
+
+    def edit(self, path: str, old: str, new: str) -> None:
+        file = self.copy / path
+        text = file.read_text()
+        assert old in text, f"{old!r} is not in {path}"
+        file.write_text(text.replace(old, new, 1))
+
+    def close(self) -> None:
+        if self.watcher is None:
+            return
+        process = self.watcher.process
+        process.send_signal(signal.SIGINT)
+        try:
+            assert process.wait(30) == 0
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        assert self.health() == "UNAVAILABLE"  # the server went with the watcher
+
+
+@pytest.fixture
+def dev(tmp_path: Path, database_url: str) -> Iterator[DevLoop]:
+    loop = DevLoop(tmp_path, database_url)
+    try:
+        yield loop
+    finally:
+        loop.close()
+
+
+def test_says_ok_only_once_the_server_answers_serving(dev: DevLoop) -> None:
+    watcher = dev.start()
+
+    line = watcher.cycle("start")
+    health = dev.health()  # asked as soon as the line is read
+
+    assert STARTED_OK.search(line), line
+    assert health == "SERVING"
+
+    dev.edit("service/errors.py", '"""Domain errors', '"""The domain errors')
+    line = watcher.cycle("service/errors.py")
+    health = dev.health()
+
+    assert RESTARTED_OK.search(line), line
+    assert health == "SERVING"
+
+
+def test_reports_a_server_that_crashes_on_start_as_failed(dev: DevLoop) -> None:
+    watcher = dev.start()
+    assert watcher.cycle("start").endswith(", ok")
+
+    servicer = "service/invitations/servicer.py"
+    crash = '\n        raise RuntimeError("no invitations today")'
+    dev.edit(servicer, "self.events = events", f"self.events = events{crash}")
+    line = watcher.cycle(servicer)
+
+    assert "server failed to start (exit 1): RuntimeError: no invitations today" in line, line
+    assert not line.endswith("ok")
+    assert dev.health() == "UNAVAILABLE"  # the code imported, so the old server was stopped
+
+    dev.edit(servicer, crash, "")
+    line = watcher.cycle(servicer)
+
+    assert STARTED_OK.search(line), line
+    assert dev.health() == "SERVING"
+
+
+def test_reports_a_port_held_by_another_process(dev: DevLoop) -> None:
+    with socket.create_server(("127.0.0.1", dev.port)):  # as `make run` in another terminal
+        watcher = dev.start()
+        line = watcher.cycle("start")
+
+    assert re.search(r"server failed to start \(exit 1\): .*cannot listen on", line), line
+    dev.edit("service/errors.py", '"""Domain errors', '"""The domain errors')
+    line = watcher.cycle("service/errors.py")
+
+    assert STARTED_OK.search(line), line
+    assert dev.health() == "SERVING"
+
+
+def test_keeps_the_running_server_when_the_new_code_fails_to_import(dev: DevLoop) -> None:
+    watcher = dev.start()
+    assert watcher.cycle("start").endswith(", ok")
+    answers: list[str] = []
+    asking = threading.Event()
+
+    def ask_health() -> None:
+        while asking.is_set():
+            answers.append(dev.health())
+
+    errors = "service/errors.py"
+    original = (dev.copy / errors).read_text()
+    asking.set()
+    thread = threading.Thread(target=ask_health)
+    thread.start()
+    try:
+        (dev.copy / errors).write_text(original + "\ndef broken(:\n")
+        line = watcher.cycle(errors)
+    finally:
+        asking.clear()
+        thread.join()
+
+    assert "kept the running server: the new code fails to import: SyntaxError:" in line, line
+    assert f"({errors}, line {original.count(chr(10)) + 2})" in line
+    assert answers
+    assert set(answers) == {"SERVING"}  # the old server answered all along
+
+    (dev.copy / errors).write_text(original)
+    line = watcher.cycle(errors)
+
+    assert RESTARTED_OK.search(line), line
+    assert dev.health() == "SERVING"
+
+    # A module only the resources import (service/resources.py) is checked as well.
+    logic = "service/invitations/logic.py"
+    dev.edit(logic, "import uuid\n", "import uuid\nimport no_such_module\n")
+    line = watcher.cycle(logic)
+
+    assert "kept the running server: the new code fails to import: " in line, line
+    assert "ModuleNotFoundError: No module named 'no_such_module' (service/invitations/" in line
+    assert dev.health() == "SERVING"
+
+    dev.edit(logic, "import no_such_module\n", "")
+    assert watcher.cycle(logic).endswith(", ok")
+    assert dev.health() == "SERVING"
+
+
+def test_reports_a_server_that_exits_on_its_own(dev: DevLoop) -> None:
+    # Code that ends the server's process with exit code 3 once a flag file appears.
+    flag = dev.copy / "service" / "exit-now"
+    exit_when_asked = (
+        "\n\nimport os, pathlib, threading, time\n"
+        "def _exit_when_asked() -> None:\n"
+        f"    while not pathlib.Path({str(flag)!r}).exists():\n"
+        "        time.sleep(0.01)\n"
+        "    os._exit(3)\n"
+        "threading.Thread(target=_exit_when_asked, daemon=True).start()\n"
+    )
+    errors = dev.copy / "service" / "errors.py"
+    original = errors.read_text()
+    errors.write_text(original + exit_when_asked)
+    watcher = dev.start()
+    assert watcher.cycle("start").endswith(", ok")
+
+    flag.touch()
+    line = watcher.wait_for("server exited")[-1]
+
+    assert "server exited (exit 3); the next save starts it again" in line, line
+    assert dev.health() == "UNAVAILABLE"
+
+    flag.unlink()
+    errors.write_text(original)
+    line = watcher.cycle("service/errors.py")
+
+    assert STARTED_OK.search(line), line
+    assert dev.health() == "SERVING"
+
+
+def test_serves_a_save_of_the_same_size_made_within_the_same_second(dev: DevLoop) -> None:
+    """Python reuses a cached .pyc while its source has the same size and mtime in seconds."""
+    errors = dev.copy / "service" / "errors.py"
+    original = errors.read_text()
+    mtime = errors.stat().st_mtime_ns
+
+    def save(version: str) -> None:
+        line = f"print('errors.py, version {version}', file=sys.stderr)"
+        errors.write_text(f"{original}\nimport sys\n{line}\n")
+        os.utime(errors, ns=(mtime, mtime))
+
+    save("A")
+    watcher = dev.start(PYTHONDONTWRITEBYTECODE="")  # caches written, as on most machines
+    assert watcher.wait_for("errors.py, version")[-1] == "errors.py, version A"
+    assert watcher.cycle("start").endswith(", ok")
+
+    save("B")
+
+    assert watcher.wait_for("errors.py, version")[-1] == "errors.py, version B"
+    assert RESTARTED_OK.search(watcher.cycle("service/errors.py"))
