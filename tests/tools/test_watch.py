@@ -17,10 +17,9 @@ from pathlib import Path
 import pytest
 
 from service import healthcheck
-from tests.tools.conftest import ROOT, Project
+from tests.tools.conftest import ROOT, SAMPLE, Project
 from tools import probe
 
-INVITATIONS = "invitations/v1/invitations.proto"
 STARTED_OK = re.compile(r"server started in \d+ ms, ok$")
 RESTARTED_OK = re.compile(r"server restarted in \d+ ms, ok$")
 
@@ -79,10 +78,10 @@ def watcher(project: Project) -> Iterator[Watcher]:
 
 
 def add_field(project: Project, field: str, number: int, *, broken: bool = False) -> None:
-    path = project.protos / INVITATIONS
+    path = project.protos / SAMPLE
     semicolon = "" if broken else ";"
     text = path.read_text().replace(
-        "message Invitation {", f"message Invitation {{\n  string {field} = {number}{semicolon}", 1
+        "message Sample {", f"message Sample {{\n  string {field} = {number}{semicolon}", 1
     )
     path.write_text(text)
 
@@ -91,22 +90,22 @@ def test_regenerates_on_edit_and_survives_a_broken_proto(
     project: Project, watcher: Watcher
 ) -> None:
     watcher.wait_for("watching")
-    stub = project.out / "invitations/v1/invitations_pb2.pyi"
+    stub = project.out / "samples/v1/samples_pb2.pyi"
     assert stub.exists()
 
     add_field(project, "nickname", 20)
     lines = watcher.wait_for("ok")
-    assert "invitations.proto: 2 written" in lines[-1]
+    assert "samples.proto: 2 written" in lines[-1]
     assert "nickname" in stub.read_text()
 
     add_field(project, "broken", 21, broken=True)
     lines = watcher.wait_for("protoc error")
     error_text = "\n".join(lines) + "\n" + watcher.wait_for("Expected")[-1]
-    assert f"protos/{INVITATIONS}:" in error_text
+    assert f"protos/{SAMPLE}:" in error_text
     assert "broken" not in stub.read_text()
     assert watcher.process.poll() is None
 
-    path = project.protos / INVITATIONS
+    path = project.protos / SAMPLE
     path.write_text(path.read_text().replace("string broken = 21", "string fixed = 21;"))
     watcher.wait_for("ok")
     assert "fixed" in stub.read_text()
@@ -119,28 +118,35 @@ def test_regenerates_on_edit_and_survives_a_broken_proto(
 def test_ignores_files_that_are_not_protos(project: Project, watcher: Watcher) -> None:
     watcher.wait_for("watching")
     (project.protos / "notes.txt").write_text("not a proto")
-    (project.out / "invitations/v1/extra.txt").write_text("in generated/")
+    (project.out / "samples/v1/extra.txt").write_text("in generated/")
     add_field(project, "nickname", 20)
 
     lines = watcher.wait_for("ok")
 
     assert len(lines) == 1  # one cycle, for the proto only
-    assert "invitations.proto" in lines[0]
+    assert "samples.proto" in lines[0]
 
 
 def test_restarts_the_dev_server_with_the_new_api(tmp_path: Path, database_url: str) -> None:
     """`make watch` in a copy of the repository: a proto edit reaches the running server."""
     copy = probe.copy_repository(tmp_path / "repo")
+    # A resource of its own (the example may have been removed), as `make resource` writes it.
+    subprocess.run(
+        [sys.executable, "-m", "tools.scaffold", "add", "watched_item"],
+        cwd=copy,
+        check=True,
+        capture_output=True,
+    )
     port = probe.free_port()
     target = f"127.0.0.1:{port}"
     watcher = Watcher(copy, PORT=str(port), DATABASE_URL=database_url, REFLECTION="true")
     try:
         watcher.wait_for("watching protos, service")
-        wait_until(lambda: probe.serving_with(target, "expire_time"))
-        proto = copy / "protos" / INVITATIONS
+        wait_until(lambda: probe.serving_with(target, "display_name"))
+        proto = copy / "protos" / "watched_items" / "v1" / "watched_items.proto"
         proto.write_text(
             proto.read_text().replace(
-                "message Invitation {", "message Invitation {\n  string nickname = 20;"
+                "message WatchedItem {", "message WatchedItem {\n  string nickname = 20;"
             )
         )
         watcher.wait_for("server restarted")
@@ -236,17 +242,18 @@ def test_reports_a_server_that_crashes_on_start_as_failed(dev: DevLoop) -> None:
     watcher = dev.start()
     assert watcher.cycle("start").endswith(", ok")
 
-    servicer = "service/invitations/servicer.py"
-    crash = '\n        raise RuntimeError("no invitations today")'
-    dev.edit(servicer, "self.events = events", f"self.events = events{crash}")
-    line = watcher.cycle(servicer)
+    server = "service/server.py"
+    start = "    async def start(self) -> None:\n"
+    crash = '        raise RuntimeError("no serving today")\n'
+    dev.edit(server, start, start + crash)
+    line = watcher.cycle(server)
 
-    assert "server failed to start (exit 1): RuntimeError: no invitations today" in line, line
+    assert "server failed to start (exit 1): RuntimeError: no serving today" in line, line
     assert not line.endswith("ok")
     assert dev.health() == "UNAVAILABLE"  # the code imported, so the old server was stopped
 
-    dev.edit(servicer, crash, "")
-    line = watcher.cycle(servicer)
+    dev.edit(server, crash, "")
+    line = watcher.cycle(server)
 
     assert STARTED_OK.search(line), line
     assert dev.health() == "SERVING"
@@ -298,17 +305,19 @@ def test_keeps_the_running_server_when_the_new_code_fails_to_import(dev: DevLoop
     assert RESTARTED_OK.search(line), line
     assert dev.health() == "SERVING"
 
-    # A module only the resources import (service/resources.py) is checked as well.
-    logic = "service/invitations/logic.py"
-    dev.edit(logic, "import uuid\n", "import uuid\nimport no_such_module\n")
-    line = watcher.cycle(logic)
+    # The list of resources, which the server imports only when it starts, is checked as well.
+    registry = "service/resources.py"
+    dev.edit(
+        registry, "from typing import Any\n", "from typing import Any\n\nimport no_such_module\n"
+    )
+    line = watcher.cycle(registry)
 
     assert "kept the running server: the new code fails to import: " in line, line
-    assert "ModuleNotFoundError: No module named 'no_such_module' (service/invitations/" in line
+    assert "ModuleNotFoundError: No module named 'no_such_module' (service/resources.py" in line
     assert dev.health() == "SERVING"
 
-    dev.edit(logic, "import no_such_module\n", "")
-    assert watcher.cycle(logic).endswith(", ok")
+    dev.edit(registry, "\nimport no_such_module\n", "")
+    assert watcher.cycle(registry).endswith(", ok")
     assert dev.health() == "SERVING"
 
 
