@@ -44,7 +44,7 @@ migration: generate ## Autogenerate a migration from the models: make migration 
 	@test -n "$(m)" || { echo 'usage: make migration m="what changed"'; exit 2; }
 	@$(BIN)/python -m service migrate new -m "$(m)"
 
-watch: $(SYNCED) ## Regenerate on every proto save and restart the dev server
+watch: generate ## Regenerate on every proto save and restart the dev server
 	@$(BIN)/python -m tools.watch
 
 resource: $(SYNCED) ## Add a complete, tested resource: make resource name=book_shelf [plural=book_shelves]
