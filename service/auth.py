@@ -102,7 +102,9 @@ class Authenticator:
             )
         except jwt.ExpiredSignatureError:
             raise Unauthenticated("the token has expired") from None
-        except jwt.InvalidTokenError as error:
+        except jwt.PyJWTError as error:
+            # InvalidTokenError's kind, and InvalidKeyError: a header naming an algorithm of
+            # another key type than ours (ES256 or HS256 against an RSA key) is a bad token too.
             raise Unauthenticated(f"invalid token: {type(error).__name__}") from None
         scopes = claims.get("scope", "")
         caller = Caller(str(claims["sub"]), frozenset(str(scopes).split()))

@@ -17,7 +17,7 @@ import jwt
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import NameOID
 from google.protobuf.wrappers_pb2 import StringValue
 from grpc_health.v1 import health_pb2
@@ -219,6 +219,25 @@ async def test_missing_malformed_expired_and_wrong_tokens_are_refused(
     )
     assert await call_with(auth_server, other.token(scope=scope)) is Code.UNAUTHENTICATED
     assert await call_with(auth_server, keys.token(scope="probe.read")) is Code.PERMISSION_DENIED
+
+
+async def test_a_token_naming_another_key_type_is_unauthenticated_not_internal(
+    auth_server: ServerProcess,
+) -> None:
+    """The server's key is RSA; tokens whose header names an EC, EdDSA or HMAC algorithm, or
+    none at all, must be refused as credentials, not crash the key check."""
+    claims = {"sub": "mallory", "scope": "probe.write", "exp": int(time.time() + 600)}
+    tokens = [
+        jwt.encode(claims, ec.generate_private_key(ec.SECP256R1()), algorithm="ES256"),
+        jwt.encode(claims, ed25519.Ed25519PrivateKey.generate(), algorithm="EdDSA"),
+        jwt.encode(claims, "a shared secret of thirty-two bytes!", algorithm="HS256"),
+        jwt.encode(claims, "", algorithm="none"),
+    ]
+    for token in tokens:
+        assert await call_with(auth_server, token) is Code.UNAUTHENTICATED, (
+            jwt.get_unverified_header(token)
+        )
+    assert not [entry for entry in auth_server.logs if entry.get("level") == "ERROR"]
 
 
 async def test_malformed_authorization_metadata_is_refused(auth_server: ServerProcess) -> None:
