@@ -176,7 +176,12 @@ def main(argv: list[str] | None = None, resources: Resources | None = None) -> i
     try:
         settings = Settings()
     except ValidationError as error:
-        print(f"invalid settings in the environment:\n{error}", file=sys.stderr)
+        # Each problem by its variable, without the value: DATABASE_URL may hold a password.
+        problems = [
+            f"  {'.'.join(map(str, problem['loc'])).upper()}: {problem['msg']}"
+            for problem in error.errors(include_input=False, include_url=False)
+        ]
+        print("invalid settings in the environment:", *problems, sep="\n", file=sys.stderr)
         return 2
     log.configure(settings.log_level, settings.log_format)
     if args.command == "migrate":

@@ -79,8 +79,10 @@ class Settings(BaseSettings):
                 url = make_url(value)
             except ArgumentError:
                 raise ValueError("is not a database URL") from None
-            if url.drivername not in ("postgresql", "postgresql+asyncpg"):
-                raise ValueError("use a postgresql:// or postgresql+asyncpg:// URL")
+            if url.drivername not in ("postgres", "postgresql", "postgresql+asyncpg"):
+                raise ValueError("use a postgresql://, postgres:// or postgresql+asyncpg:// URL")
+            if url.drivername == "postgres":  # the short scheme many hosts hand out
+                value = "postgresql" + value.removeprefix("postgres")
         return value
 
     @property

@@ -1,0 +1,46 @@
+"""Settings from the environment: what is accepted, and what a mistake prints."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from service.config import Settings
+from tools.codegen import ROOT
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgres://app:secret@db.internal:5432/app",
+        "postgresql://app:secret@db.internal:5432/app",
+        "postgresql+asyncpg://app:secret@db.internal:5432/app",
+    ],
+)
+def test_every_postgresql_scheme_is_accepted(url: str) -> None:
+    settings = Settings(database_url=url)
+
+    assert settings.async_database_url == "postgresql+asyncpg://app:secret@db.internal:5432/app"
+
+
+@pytest.mark.parametrize(
+    "url", ["mysql://app:hunter2@db.internal/app", "postgres://app:hunter2@db.internal:port/app"]
+)
+def test_a_bad_database_url_is_named_without_its_password(url: str) -> None:
+    env = {**os.environ, "DATABASE_URL": url}
+    done = subprocess.run(
+        [sys.executable, "-m", "service", "serve"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert done.returncode == 2
+    assert "DATABASE_URL: Value error" in done.stderr
+    assert "hunter2" not in done.stderr + done.stdout
