@@ -52,6 +52,29 @@ class StartupError(Exception):
     """The server cannot start (the port is taken, ...); the message says why."""
 
 
+def _check_tls(key: bytes, cert: bytes, client_ca: bytes | None) -> None:
+    """Name what is wrong with the TLS files: grpc only says it failed to bind the port."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    try:
+        certificate = x509.load_pem_x509_certificate(cert)
+    except ValueError:
+        raise StartupError("TLS_CERT_FILE holds no certificate (PEM)") from None
+    try:
+        private_key = serialization.load_pem_private_key(key, password=None)
+    except (ValueError, TypeError):
+        raise StartupError("TLS_KEY_FILE holds no unencrypted private key (PEM)") from None
+    spki = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    if private_key.public_key().public_bytes(*spki) != certificate.public_key().public_bytes(*spki):
+        raise StartupError("TLS_KEY_FILE is not the key of TLS_CERT_FILE")
+    if client_ca is not None:
+        try:
+            x509.load_pem_x509_certificates(client_ca)
+        except ValueError:
+            raise StartupError("TLS_CLIENT_CA_FILE holds no certificate (PEM)") from None
+
+
 class Server:
     def __init__(
         self,
@@ -147,8 +170,10 @@ class Server:
         if settings.tls_cert_file is None or settings.tls_key_file is None:
             return self.grpc.add_insecure_port(settings.address)
         client_ca = settings.tls_client_ca_file
+        key, cert = settings.tls_key_file.read_bytes(), settings.tls_cert_file.read_bytes()
+        _check_tls(key, cert, client_ca.read_bytes() if client_ca else None)
         credentials = grpc.ssl_server_credentials(
-            [(settings.tls_key_file.read_bytes(), settings.tls_cert_file.read_bytes())],
+            [(key, cert)],
             root_certificates=client_ca.read_bytes() if client_ca else None,
             require_client_auth=client_ca is not None,
         )

@@ -135,6 +135,26 @@ async def test_tls_round_trip(database_url: str, pki: dict[str, Path]) -> None:
         server.stop_cleanly()
 
 
+@pytest.mark.parametrize(
+    ("cert", "key", "reason"),
+    [
+        ("server.pem", "client.key", "TLS_KEY_FILE is not the key of TLS_CERT_FILE"),
+        ("server.key", "server.key", "TLS_CERT_FILE holds no certificate"),
+    ],
+)
+def test_a_wrong_tls_pair_stops_start_up_saying_so(
+    database_url: str, pki: dict[str, Path], cert: str, key: str, reason: str
+) -> None:
+    server = ServerProcess(
+        database_url, module=PROBE_SERVER, tls_cert_file=str(pki[cert]), tls_key_file=str(pki[key])
+    )
+
+    assert server.process.wait(60) == 1
+    [failure] = [entry for entry in server.logs if entry.get("level") == "ERROR"]
+    assert reason in failure["message"]
+    assert "in use" not in failure["message"]
+
+
 async def test_mutual_tls_round_trip(mtls_server: ServerProcess, pki: dict[str, Path]) -> None:
     credentials = channel_credentials(*read(pki, "ca.pem", "client.pem", "client.key"))
     mark = unique_mark()
