@@ -16,6 +16,7 @@ verified tokens are remembered (until they expire) and a repeat costs a dictiona
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -48,7 +49,8 @@ def set_caller(caller: Caller | None) -> contextvars.Token[Caller | None]:
 
 
 def reset_caller(token: contextvars.Token[Caller | None]) -> None:
-    _caller.reset(token)
+    with contextlib.suppress(ValueError):  # finalized in another context: see deadline.end
+        _caller.reset(token)
 
 
 class Authenticator:

@@ -257,10 +257,10 @@ class RequestInterceptor:
         caller_token: contextvars.Token[auth.Caller | None] | None,
     ) -> None:
         """Undo the RPC's context, return its request id, and record it."""
+        self.in_flight -= 1  # first: shutdown waits for this count, whatever happens below
         deadline.end(limit)
         if caller_token is not None:
             auth.reset_caller(caller_token)
-        self.in_flight -= 1
         if code is _OK:
             context.set_trailing_metadata(((REQUEST_ID, request_id),))
         final = code or context.code()
