@@ -37,8 +37,13 @@ class Settings(BaseSettings):
     max_send_message_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     # Server-side cap on the database work of one RPC when the client set no deadline.
     default_rpc_timeout_seconds: float = Field(default=30.0, gt=0)
-    # RPCs one server process runs at once; more wait (grpc's maximum_concurrent_rpcs).
-    max_concurrent_rpcs: int | None = Field(default=1000, ge=1)
+    # API RPCs one server process runs at once, and server streams (Watch...) among them; a call
+    # beyond either is RESOURCE_EXHAUSTED at once. Health checks and reflection are not counted,
+    # so probes answer whatever clients do to the API.
+    max_concurrent_rpcs: int = Field(default=1000, ge=1)
+    max_concurrent_streams: int = Field(default=200, ge=1)
+    # Open health Watch streams (probes use Check; Watch is for clients that follow health).
+    max_health_watches: int = Field(default=100, ge=1)
     # HTTP/2 keepalive pings: find dead connections behind NATs and load balancers.
     keepalive_time_seconds: float = Field(default=60.0, gt=0)
     keepalive_timeout_seconds: float = Field(default=20.0, gt=0)

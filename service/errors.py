@@ -56,6 +56,10 @@ class PermissionDenied(ServiceError):
     """The caller is known but may not do this."""
 
 
+class ResourceExhausted(ServiceError):
+    """This process runs as many RPCs as it may; the client retries later, with backoff."""
+
+
 class Unavailable(ServiceError):
     """A dependency (the database) cannot be reached; the client may retry."""
 

@@ -42,6 +42,7 @@ from service.errors import (
     InvalidArgument,
     NotFound,
     PermissionDenied,
+    ResourceExhausted,
     ServiceError,
     Unauthenticated,
     Unavailable,
@@ -65,6 +66,7 @@ STATUS_CODES: dict[type[ServiceError], grpc.StatusCode] = {
     DeadlineExceeded: grpc.StatusCode.DEADLINE_EXCEEDED,
     Unauthenticated: grpc.StatusCode.UNAUTHENTICATED,
     PermissionDenied: grpc.StatusCode.PERMISSION_DENIED,
+    ResourceExhausted: grpc.StatusCode.RESOURCE_EXHAUSTED,
 }
 
 
@@ -143,13 +145,21 @@ class RequestInterceptor:
         *,
         metrics: Metrics | None = None,
         authenticator: auth.Authenticator | None = None,
+        max_in_flight: int = 1000,
+        max_streams: int = 200,
     ) -> None:
+        """Beyond `max_in_flight` RPCs of our services at once, of which at most `max_streams`
+        server streams, a call is RESOURCE_EXHAUSTED at once. Health and reflection are not
+        counted: they stay answerable whatever clients do to the API."""
         self.default_timeout = default_timeout
         self.access_log = access_log
         self.metrics = metrics
         self.authenticator = authenticator
+        self.max_in_flight = max_in_flight
+        self.max_streams = max_streams
         # RPCs of our services under way; shutdown waits for this to reach zero (server.py).
         self.in_flight = 0
+        self.streams = 0
 
     def wrap(self, method: str, handler: Handler) -> Handler:
         """The same method handler, with this interceptor around its behavior."""
@@ -178,6 +188,8 @@ class RequestInterceptor:
             limit = deadline.start(_remaining(context, self.default_timeout))
             caller_token = None
             try:
+                if self.in_flight > self.max_in_flight:
+                    raise ResourceExhausted(self._busy(self.max_in_flight, "RPCs"))
                 _check_parsed(request)
                 caller_token = self._authenticate(method, context)
                 return await behavior(request, context)
@@ -206,12 +218,17 @@ class RequestInterceptor:
         async def server_streaming(request: Any, context: Context) -> AsyncIterator[Any]:
             started = time.perf_counter()
             self.in_flight += 1
+            self.streams += 1
             request_id = _request_id(context)
             code: grpc.StatusCode | None = _OK
             # A stream lives as long as the client wants: only its own deadline applies.
             limit = deadline.start(_remaining(context, None))
             caller_token = None
             try:
+                if self.in_flight > self.max_in_flight:
+                    raise ResourceExhausted(self._busy(self.max_in_flight, "RPCs"))
+                if self.streams > self.max_streams:
+                    raise ResourceExhausted(self._busy(self.max_streams, "streams"))
                 _check_parsed(request)
                 caller_token = self._authenticate(method, context)
                 async for response in behavior(request, context):
@@ -224,6 +241,7 @@ class RequestInterceptor:
                 code = grpc.StatusCode.CANCELLED
                 raise
             finally:
+                self.streams -= 1
                 self._finish(
                     context,
                     method,
@@ -235,6 +253,10 @@ class RequestInterceptor:
                 )
 
         return server_streaming
+
+    @staticmethod
+    def _busy(limit: int, what: str) -> str:
+        return f"this server runs {limit} {what} at once already; retry later, with backoff"
 
     def _authenticate(
         self, method: str, context: Context

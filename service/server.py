@@ -52,6 +52,34 @@ class StartupError(Exception):
     """The server cannot start (the port is taken, ...); the message says why."""
 
 
+class BoundedHealth(health.aio.HealthServicer):
+    """grpcio-health-checking's servicer, with a cap on open Watch streams: each holds a task
+    and memory, and a health check must never be a way to exhaust the process."""
+
+    def __init__(self, max_watches: int) -> None:
+        super().__init__()
+        self.max_watches = max_watches
+        self.watching = 0
+
+    async def Watch(  # noqa: N802  (the gRPC method's name)
+        self,
+        request: health_pb2.HealthCheckRequest,
+        context: grpc.aio.ServicerContext[
+            health_pb2.HealthCheckRequest, health_pb2.HealthCheckResponse
+        ],
+    ) -> None:
+        if self.watching >= self.max_watches:
+            await context.abort(
+                grpc.StatusCode.RESOURCE_EXHAUSTED,
+                f"{self.max_watches} health watches are open already: use Check",
+            )
+        self.watching += 1
+        try:
+            await super().Watch(request, context)
+        finally:
+            self.watching -= 1
+
+
 def _check_tls(key: bytes, cert: bytes, client_ca: bytes | None) -> None:
     """Name what is wrong with the TLS files: grpc only says it failed to bind the port."""
     from cryptography import x509
@@ -96,7 +124,7 @@ class Server:
             raise StartupError(f"a service is listed twice: {', '.join(self.service_names)}")
         self.settings = settings
         self.database = Database(database_url, pool_size=settings.database_pool_size)
-        self.health = health.aio.HealthServicer()
+        self.health = BoundedHealth(settings.max_health_watches)
         self.stopping = asyncio.Event()
         self.port = 0
         self._monitor: asyncio.Task[None] | None = None
@@ -127,10 +155,15 @@ class Server:
             self.access_log,
             metrics=self.metrics,
             authenticator=authenticator,
+            max_in_flight=settings.max_concurrent_rpcs,
+            max_streams=settings.max_concurrent_streams,
         )
         self.grpc = grpc.aio.server(
             interceptors=tracing.server_interceptors(),
-            maximum_concurrent_rpcs=settings.max_concurrent_rpcs,
+            # No limit of grpc's own: it would count health checks too, so that clients filling
+            # it (open streams, calls never read) would fail the probes. The interceptor limits
+            # the API's RPCs, BoundedHealth the health Watch streams.
+            maximum_concurrent_rpcs=None,
             options=[
                 # grpc sets SO_REUSEPORT by default: a second server on a taken port would start
                 # silently and share the traffic. Off, binding a taken port fails loudly.
