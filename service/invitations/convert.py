@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+import unicodedata
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -63,16 +64,7 @@ def event_to_proto(event: Event) -> pb.InvitationEvent:
 
 
 def _parse_id(name: str, field: str, violations: Violations) -> uuid.UUID:
-    if not name:
-        violations.add(field, "is required")
-    elif not name.startswith(NAME_PREFIX):
-        violations.add(field, f"must look like {NAME_PREFIX}{{id}}, got {name[:80]!r}")
-    else:
-        try:
-            return uuid.UUID(name.removeprefix(NAME_PREFIX))
-        except ValueError:
-            violations.add(field, f"has no valid invitation id: {name[:80]!r}")
-    return uuid.UUID(int=0)
+    return conventions.parse_name(name, NAME_PREFIX.rstrip("/"), field, violations)
 
 
 def parse_name(name: str, field: str = "name") -> uuid.UUID:
@@ -84,8 +76,13 @@ def parse_name(name: str, field: str = "name") -> uuid.UUID:
 
 def _parse_email(email: str, field: str, violations: Violations) -> str:
     found = len(violations.found)
-    # Required, bounded, and free of control characters (PostgreSQL refuses NUL in text).
-    email = conventions.parse_text(email, field, violations, max_length=MAX_EMAIL_LENGTH).lower()
+    # Required, bounded, and free of control and invisible characters (PostgreSQL refuses NUL;
+    # a zero-width space or a bidi override would make a second pending invitation look like
+    # another address). NFKC and casefold make one address of its compatibility spellings
+    # (fullwidth letters, ligatures) and cases, so uniqueness holds across them.
+    # Normalised first, so the length is checked on what is stored.
+    email = unicodedata.normalize("NFKC", email).casefold()
+    email = conventions.parse_text(email, field, violations, max_length=MAX_EMAIL_LENGTH)
     if len(violations.found) == found and not _EMAIL.fullmatch(email):
         violations.add(field, f"is not an email address: {email[:80]!r}")
     return email

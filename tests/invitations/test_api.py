@@ -232,6 +232,33 @@ async def test_a_second_pending_invitation_for_an_email_already_exists(
     ] == [first.name]
 
 
+def fullwidth(text: str) -> str:
+    """The same text in fullwidth letters (U+FF01...), which look alike and NFKC unifies."""
+    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
+
+
+async def test_a_look_alike_spelling_of_a_pending_email_already_exists(
+    client: InvitationsClient, email: str
+) -> None:
+    await client.create(email, Role.VIEWER)
+
+    error = await rpc_error(client.create(fullwidth(email), Role.VIEWER))
+
+    assert error.code() is Code.ALREADY_EXISTS
+
+
+async def test_only_the_canonical_spelling_of_a_name_resolves(
+    client: InvitationsClient, email: str
+) -> None:
+    created = await client.create(email, Role.VIEWER)
+    id = created.name.removeprefix("invitations/")
+
+    for other in (id.upper(), id.replace("-", ""), "{" + id + "}", "urn:uuid:" + id):
+        error = await rpc_error(client.get("invitations/" + other))
+        assert error.code() is Code.INVALID_ARGUMENT, other
+    assert await client.get(created.name) == created
+
+
 @pytest.mark.parametrize("name", ["", "invitation/1", "invitations/not-a-uuid", "users/x"])
 async def test_malformed_names_are_invalid_arguments(client: InvitationsClient, name: str) -> None:
     for call in (client.get(name), client.delete(name), client.accept(name), client.decline(name)):
