@@ -26,21 +26,24 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
-import asyncpg  # noqa: F401
-import grpc  # noqa: F401
-import grpc_health.v1.health  # noqa: F401
-import grpc_reflection.v1alpha.reflection  # noqa: F401
-import jwt  # noqa: F401
-import prometheus_client  # noqa: F401
-import pydantic_settings  # noqa: F401
-import sqlalchemy.dialects.postgresql.asyncpg
-import sqlalchemy.ext.asyncio  # noqa: F401
-from google.protobuf import descriptor_pb2  # noqa: F401
-
-with contextlib.suppress(ImportError):  # optional: service/server.py runs without it
-    import uvloop  # noqa: F401
-
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def import_packages() -> None:
+    """The third-party packages the server imports: what the spare has done before it waits."""
+    import asyncpg  # noqa: F401
+    import grpc  # noqa: F401
+    import grpc_health.v1.health  # noqa: F401
+    import grpc_reflection.v1alpha.reflection  # noqa: F401
+    import jwt  # noqa: F401
+    import prometheus_client  # noqa: F401
+    import pydantic_settings  # noqa: F401
+    import sqlalchemy.dialects.postgresql.asyncpg
+    import sqlalchemy.ext.asyncio  # noqa: F401
+    from google.protobuf import descriptor_pb2  # noqa: F401
+
+    with contextlib.suppress(ImportError):  # optional: service/server.py runs without it
+        import uvloop  # noqa: F401
 
 
 def import_service() -> Callable[[list[str]], int]:
@@ -76,10 +79,12 @@ def _in_repository(filename: str) -> bool:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--status-fd", type=int, required=True, help="pipe for the replies")
-    args = parser.parse_args(argv)
     # Ctrl-C in the terminal reaches the whole process group; the watcher ends this process by
-    # closing its stdin instead, so the interrupt is ignored until it has become the server.
+    # closing its stdin instead, so the interrupt is ignored until it has become the server
+    # (from before the imports, which it would interrupt with a traceback).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    args = parser.parse_args(argv)
+    import_packages()
     with open(args.status_fd, "w", buffering=1, closefd=True) as status:
         serve = None
         for command in sys.stdin:

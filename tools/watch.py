@@ -26,6 +26,12 @@ here; the time includes that wait. Otherwise the line says what happened instead
 
 Between cycles, a server that exits on its own is reported at once, with its exit code.
 
+A restart, after the cached bytecode of the changed files is deleted (forget_bytecode says
+why): a spare imports the code, the running server gets SIGTERM, and the spare serves as soon
+as the old server has left the port, a few milliseconds later; the old server's remaining
+shutdown (~250 ms) overlaps the new start. The servers' stderr passes through this process,
+which keeps each one's last line to say why it ended.
+
 The dev server is `python -m service` once service/__main__.py exists (through tools/spare.py),
 or `--server CMD`: a CMD is started from nothing on every restart, with no import check. The
 health check is plaintext gRPC, so the dev server must not be given TLS, and PORT must be fixed.
@@ -111,8 +117,9 @@ class DevProcess:
     def _relay_stderr(self) -> None:
         assert self.popen.stderr is not None
         for line in self.popen.stderr:
-            sys.stderr.buffer.write(line)
-            sys.stderr.buffer.flush()
+            with contextlib.suppress(OSError):  # without a terminal, still drain the pipe
+                sys.stderr.buffer.write(line)
+                sys.stderr.buffer.flush()
             if line.strip():
                 self.last_line = line.decode(errors="replace").strip()
 
@@ -182,7 +189,8 @@ class DevProcess:
                 self.popen.stdin.close()  # a spare exits when its stdin closes
         if self.status is not None:
             self.status.close()
-        self._relay.join(1.0)
+        if self.popen.poll() is not None:
+            self._relay.join(1.0)  # its last lines
 
 
 class DevServer:
@@ -346,7 +354,6 @@ class DevServer:
         self._reap(wait=True)
         spares, self.spares = self.spares, []
         for spare in spares:
-            spare.close()  # it exits when its stdin closes
             spare.stop()
 
 
