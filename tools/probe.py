@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import shutil
 import socket
+import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import grpc
 from google.protobuf import descriptor_pb2
@@ -15,6 +17,7 @@ from grpc_reflection.v1alpha import reflection_pb2
 from service import healthcheck
 
 ROOT = Path(__file__).resolve().parent.parent
+T = TypeVar("T")
 
 
 def free_port() -> int:
@@ -35,6 +38,20 @@ def serving(target: str) -> bool:
     return healthcheck.check(target, timeout=0.2) == "SERVING"
 
 
+def _all(call: Iterator[T], seconds: float = 1.0) -> list[T]:
+    """Every message of a streaming call, cancelled after `seconds` at the latest: a stream
+    call's own timeout was seen not to end a read that waits on a restarting server."""
+    cancel = getattr(call, "cancel", None)
+    timer = threading.Timer(seconds, cancel) if cancel else None
+    if timer is not None:
+        timer.start()
+    try:
+        return list(call)
+    finally:
+        if timer is not None:
+            timer.cancel()
+
+
 def serving_with(target: str, field: str) -> bool:
     """Whether a server answers at target, SERVING, and one of its services' messages (as
     reflection describes them) has a field named `field`."""
@@ -48,14 +65,14 @@ def serving_with(target: str, field: str) -> bool:
         )
         try:
             listing = reflection_pb2.ServerReflectionRequest(list_services="")
-            [listed] = list(reflect(iter([listing]), timeout=0.2))
+            [listed] = _all(reflect(iter([listing]), timeout=0.2))
             services = [s.name for s in listed.list_services_response.service]
             requests = [
                 reflection_pb2.ServerReflectionRequest(file_containing_symbol=name)
                 for name in services
                 if not name.startswith("grpc.")  # health and reflection themselves
             ]
-            answers = list(reflect(iter(requests), timeout=0.2)) if requests else []
+            answers = _all(reflect(iter(requests), timeout=0.2)) if requests else []
         except grpc.RpcError:
             return False
     files = [
