@@ -8,13 +8,15 @@ With DATABASE_URL set (production), both use that database, and serving never mi
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import os
 import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -26,6 +28,9 @@ from service.resource import Resource
 from service.server import Server, StartupError, event_loop_runner
 
 logger = logging.getLogger("service")
+SUPERVISE_SECONDS = 0.2  # how often `serve --workers` looks for dead workers
+RESPAWN_SECONDS = 1.0  # a worker is replaced no sooner than this after its own start
+ORPHAN_CHECK_SECONDS = 0.5  # how often a worker checks that its parent still runs
 
 
 @contextmanager
@@ -61,7 +66,24 @@ async def _serve(
         metrics_port=metrics_port,
         resources=resources,
     )
-    await server.run()
+    if worker is None:
+        await server.run()
+        return
+    orphaned = asyncio.create_task(_stop_when_orphaned(server))
+    try:
+        await server.run()
+    finally:
+        orphaned.cancel()
+
+
+async def _stop_when_orphaned(server: Server) -> None:
+    """A worker of `serve --workers` stops gracefully once its parent is gone (killed with -9,
+    say), rather than hold the port with no one to stop it."""
+    parent = os.getppid()
+    while os.getppid() == parent:  # noqa: ASYNC110  (no event says a parent died: poll)
+        await asyncio.sleep(ORPHAN_CHECK_SECONDS)
+    logger.warning("the parent process is gone: stopping")
+    server.stopping.set()
 
 
 def serve(settings: Settings, worker: int | None = None, resources: Resources | None = None) -> int:
@@ -108,27 +130,53 @@ def serve_workers(settings: Settings, workers: int, resources: Resources | None 
             env = {**os.environ, "DATABASE_URL": url}
             if settings.database_url is None:
                 env.setdefault("REFLECTION", "true")  # still development
-            children = [
-                subprocess.Popen(
-                    [sys.executable, "-m", module, "serve", "--worker", str(n)], env=env
-                )
-                for n in range(workers)
-            ]
+
+            def spawn(n: int) -> subprocess.Popen[bytes]:
+                command = [sys.executable, "-m", module, "serve", "--worker", str(n)]
+                return subprocess.Popen(command, env=env)
+
+            children = [spawn(n) for n in range(workers)]
             logger.info("workers started", extra={"fields": {"workers": workers}})
+            stopping: list[int] = []
 
             def forward(signum: int, frame: object) -> None:
+                stopping.append(signum)
                 for child in children:
                     if child.poll() is None:
                         child.send_signal(signum)
 
             for signum in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(signum, forward)
+            _supervise(children, spawn, stopping)
             codes = [child.wait() for child in children]
     except StartupError as error:
         logger.error("cannot start: %s", error)
         return 1
     logger.info("workers stopped", extra={"fields": {"exit_codes": codes}})
     return 0 if all(code == 0 for code in codes) else 1
+
+
+def _supervise(
+    children: list[subprocess.Popen[bytes]],
+    spawn: Callable[[int], subprocess.Popen[bytes]],
+    stopping: list[int],
+) -> None:
+    """Until a signal asks the workers to stop: a worker that died (killed, crashed) is
+    logged and replaced, so the port keeps its capacity. One that dies again within
+    RESPAWN_SECONDS of its start is replaced no sooner than that: a crash loop stays slow."""
+    started = [time.monotonic()] * len(children)
+    while not stopping:
+        time.sleep(SUPERVISE_SECONDS)
+        for n, child in enumerate(children):
+            code = child.poll()
+            if code is None or stopping or time.monotonic() - started[n] < RESPAWN_SECONDS:
+                continue
+            logger.warning(
+                "worker died; starting another",
+                extra={"fields": {"worker": n, "pid": child.pid, "exit_code": code}},
+            )
+            children[n] = spawn(n)
+            started[n] = time.monotonic()
 
 
 def migrate(settings: Settings, action: str, message: str | None) -> int:

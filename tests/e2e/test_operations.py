@@ -8,9 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import random
 import re
+import signal
+import socket
+import time
 import urllib.request
+from collections.abc import Callable
+from pathlib import Path
 
 import grpc
 from google.protobuf import message_factory
@@ -82,6 +88,50 @@ async def test_workers_share_one_port_and_stop_together(database_url: str) -> No
     assert server.stop() == 0
     assert sum(entry.get("message") == "stopped" for entry in server.logs) == 2
     assert server.logs[-1]["message"] == "workers stopped"
+
+
+def workers_of(pid: int) -> set[int]:
+    return {int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()}
+
+
+def wait_until(condition: Callable[[], bool], within: float, what: str) -> None:
+    deadline = time.monotonic() + within
+    while not condition():
+        assert time.monotonic() < deadline, f"{what}: not within {within} s"
+        time.sleep(0.02)
+
+
+async def test_a_dead_worker_is_replaced_and_orphans_free_the_port(database_url: str) -> None:
+    port = free_port()
+    server = ServerProcess(
+        database_url, module=PROBE_SERVER, args=("--workers", "2"), port=str(port)
+    )
+    server.wait_for("serving")
+    server.wait_for("serving")
+    server.port = port
+    parent = server.process.pid
+    first, second = sorted(workers_of(parent))
+
+    os.kill(first, signal.SIGKILL)
+    server.wait_for("worker died; starting another", timeout=3)
+    server.wait_for("serving", timeout=10)
+    [replacement] = workers_of(parent) - {second}
+    assert replacement != first
+    async with ProbeClient(server.target) as client:  # the port still serves
+        mark = unique_mark()
+        await client.create_mark(mark)
+
+    os.kill(parent, signal.SIGKILL)  # no one left to forward a SIGTERM to the workers
+
+    def port_free() -> bool:
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                return False
+            return True
+
+    wait_until(port_free, 3, "the orphaned workers leaving the port")
 
 
 async def test_workers_refuse_a_port_that_is_already_held(
