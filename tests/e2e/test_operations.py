@@ -71,7 +71,8 @@ async def test_metrics_count_rpcs_by_method_and_code(database_url: str) -> None:
     assert sample(text, "db_pool_connections", state="in_use") == 0
 
 
-async def test_workers_share_one_port_and_stop_together(database_url: str) -> None:
+def two_workers(database_url: str) -> ServerProcess:
+    """`serve --workers 2` of the probe server on a free port, once both workers serve."""
     port = free_port()
     server = ServerProcess(
         database_url, module=PROBE_SERVER, args=("--workers", "2"), port=str(port)
@@ -80,6 +81,11 @@ async def test_workers_share_one_port_and_stop_together(database_url: str) -> No
     server.wait_for("serving")
     server.wait_for("serving")  # both workers
     server.port = port
+    return server
+
+
+async def test_workers_share_one_port_and_stop_together(database_url: str) -> None:
+    server = two_workers(database_url)
     made = [unique_mark() for _ in range(20)]
     # The workers run this entry point too: they serve the probe resource, not only the service's.
     async with ProbeClient(server.target) as client:
@@ -102,13 +108,8 @@ def wait_until(condition: Callable[[], bool], within: float, what: str) -> None:
 
 
 async def test_a_dead_worker_is_replaced_and_orphans_free_the_port(database_url: str) -> None:
-    port = free_port()
-    server = ServerProcess(
-        database_url, module=PROBE_SERVER, args=("--workers", "2"), port=str(port)
-    )
-    server.wait_for("serving")
-    server.wait_for("serving")
-    server.port = port
+    server = two_workers(database_url)
+    port = server.port
     parent = server.process.pid
     first, second = sorted(workers_of(parent))
 
