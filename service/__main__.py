@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import logging
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -130,6 +131,8 @@ def serve_workers(settings: Settings, workers: int, resources: Resources | None 
             env = {**os.environ, "DATABASE_URL": url}
             if settings.database_url is None:
                 env.setdefault("REFLECTION", "true")  # still development
+            if settings.page_token_key is None:  # one key for all workers: any may get a page
+                env["PAGE_TOKEN_KEY"] = secrets.token_urlsafe(32)
 
             def spawn(n: int) -> subprocess.Popen[bytes]:
                 command = [sys.executable, "-m", module, "serve", "--worker", str(n)]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, FilePath, field_validator, model_validator
+from pydantic import Field, FilePath, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -60,6 +60,13 @@ class Settings(BaseSettings):
     auth_jwt_audience: str | None = None
     auth_jwt_issuer: str | None = None
 
+    # Page tokens are signed (HMAC) with PAGE_TOKEN_KEY, at least 32 characters, the same in
+    # every replica; PAGE_TOKEN_PREVIOUS_KEY is still accepted, for rotating the key without
+    # breaking the pages clients are reading. Unset: a random key per start of the service, so
+    # a token only works on the replica that made it, until it restarts.
+    page_token_key: SecretStr | None = Field(default=None, min_length=32)
+    page_token_previous_key: SecretStr | None = Field(default=None, min_length=32)
+
     # Prometheus metrics over HTTP on this port (with `--workers N`, worker i uses port + i).
     # Unset: no metrics endpoint.
     metrics_port: int | None = Field(default=None, ge=0, le=65535)
@@ -71,6 +78,18 @@ class Settings(BaseSettings):
         if self.tls_client_ca_file is not None and self.tls_cert_file is None:
             raise ValueError("TLS_CLIENT_CA_FILE (mutual TLS) needs TLS_CERT_FILE and TLS_KEY_FILE")
         return self
+
+    @model_validator(mode="after")
+    def _page_token_keys(self) -> Settings:
+        if self.page_token_previous_key is not None and self.page_token_key is None:
+            raise ValueError("PAGE_TOKEN_PREVIOUS_KEY needs PAGE_TOKEN_KEY")
+        return self
+
+    @property
+    def page_token_keys(self) -> list[bytes]:
+        """The keys page tokens are checked with, the signing one first; empty when unset."""
+        keys = (self.page_token_key, self.page_token_previous_key)
+        return [key.get_secret_value().encode() for key in keys if key is not None]
 
     @property
     def reflection_enabled(self) -> bool:

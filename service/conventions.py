@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hmac
+import secrets
+import struct
 import unicodedata
 import uuid
 from collections.abc import Sequence
@@ -85,34 +88,91 @@ class Cursor:
     id: uuid.UUID
 
 
-# Page tokens are opaque to clients, but not secret and not signed: a token only says where the
-# previous page ended and grants nothing, so a made-up one can only start a page elsewhere.
-# Decoding checks every part, so a damaged or hostile token is INVALID_ARGUMENT, never a crash.
-_TOKEN_VERSION = "c1"
+# Page tokens (AIP-158) are opaque to clients: base64url of a version byte, the cursor
+# (microseconds since the epoch as a signed 64-bit integer, the row's UUID) and an HMAC-SHA256 of
+# it, truncated to 128 bits, under the server's key. A client cannot make up or edit a token,
+# so paging cannot be steered to rows or values the server never handed out, and decoding is
+# strict, so any token that is not one of ours is INVALID_ARGUMENT, never a crash. The MAC also
+# covers the request's other parameters (`query`: the filter, say), so a token only works with
+# the request it came from.
+_TOKEN_VERSION = 2
+_TOKEN = struct.Struct(">Bq16s")
+_MAC_BYTES = 16
+_TOKEN_BYTES = _TOKEN.size + _MAC_BYTES
+MIN_PAGE_TOKEN_KEY_BYTES = 32
 
 
-def encode_page_token(cursor: Cursor) -> str:
-    micros = (cursor.create_time - _EPOCH) // _MICROSECOND
-    raw = f"{_TOKEN_VERSION}:{micros}:{cursor.id.hex}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+class PageTokens:
+    """Signs page tokens with the first key, and accepts tokens signed by any of `keys`: to
+    rotate, sign with the new key while still accepting the previous one (settings
+    PAGE_TOKEN_KEY and PAGE_TOKEN_PREVIOUS_KEY)."""
+
+    def __init__(self, keys: Sequence[bytes]) -> None:
+        self.use(keys)
+
+    def use(self, keys: Sequence[bytes]) -> None:
+        if not keys or any(len(key) < MIN_PAGE_TOKEN_KEY_BYTES for key in keys):
+            raise ValueError(f"page token keys need {MIN_PAGE_TOKEN_KEY_BYTES} bytes or more")
+        self._keys = tuple(keys)
+
+    @staticmethod
+    def _mac(key: bytes, payload: bytes, query: str) -> bytes:
+        message = b"page-token\0" + query.encode() + b"\0" + payload
+        return hmac.digest(key, message, "sha256")[:_MAC_BYTES]
+
+    def encode(self, cursor: Cursor, query: str = "") -> str:
+        micros = (cursor.create_time - _EPOCH) // _MICROSECOND  # exact, unlike floats
+        payload = _TOKEN.pack(_TOKEN_VERSION, micros, cursor.id.bytes)
+        raw = payload + self._mac(self._keys[0], payload, query)
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    def decode(self, token: str, violations: Violations, query: str = "") -> Cursor | None:
+        """The cursor a next_page_token holds; None for the first page (an empty token)."""
+        if not token:
+            return None
+        try:
+            if len(token) > MAX_PAGE_TOKEN_LENGTH:
+                raise ValueError("too long")
+            raw = base64.urlsafe_b64decode(token.encode("ascii") + b"=" * (-len(token) % 4))
+            if len(raw) != _TOKEN_BYTES:
+                raise ValueError("not one of ours")
+            payload, mac = raw[: _TOKEN.size], raw[_TOKEN.size :]
+            if not any(
+                hmac.compare_digest(mac, self._mac(key, payload, query)) for key in self._keys
+            ):
+                raise ValueError("not signed by us, or for another request")
+            version, micros, id_bytes = _TOKEN.unpack(payload)
+            if version != _TOKEN_VERSION or not _MIN_MICROS <= micros <= _MAX_MICROS:
+                raise ValueError("not one of ours")
+            return Cursor(_EPOCH + micros * _MICROSECOND, uuid.UUID(bytes=id_bytes))
+        except (ValueError, UnicodeEncodeError, binascii.Error):
+            violations.add(
+                "page_token",
+                "is not a next_page_token of this list with these parameters "
+                "(a token only works with the request it came from)",
+            )
+            return None
 
 
-def decode_page_token(token: str, violations: Violations) -> Cursor | None:
-    """The cursor a next_page_token holds; None for the first page (an empty token)."""
-    if not token:
-        return None
-    try:
-        if len(token) > MAX_PAGE_TOKEN_LENGTH:
-            raise ValueError("too long")
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode("ascii")
-        version, micros_text, id_hex = raw.split(":")
-        micros = int(micros_text)
-        if version != _TOKEN_VERSION or not _MIN_MICROS <= micros <= _MAX_MICROS:
-            raise ValueError("not one of ours")
-        return Cursor(_EPOCH + micros * _MICROSECOND, uuid.UUID(hex=id_hex))
-    except (ValueError, UnicodeDecodeError, binascii.Error):
-        violations.add("page_token", "is not a next_page_token of this list")
-        return None
+# The keys the server was configured with (use_page_token_keys, from settings); until then, a
+# random key of this process, so that nothing signs with a key anyone could know.
+_page_tokens = PageTokens([secrets.token_bytes(MIN_PAGE_TOKEN_KEY_BYTES)])
+
+
+def use_page_token_keys(keys: Sequence[bytes]) -> None:
+    _page_tokens.use(keys)
+
+
+def encode_page_token(cursor: Cursor, query: str = "") -> str:
+    """A next_page_token for the page after `cursor`; `query`: the request's other parameters
+    (filter, order...) as text, which the next request must repeat."""
+    return _page_tokens.encode(cursor, query)
+
+
+def decode_page_token(token: str, violations: Violations, query: str = "") -> Cursor | None:
+    """The cursor a next_page_token holds; None for the first page (an empty token) or a token
+    that is not one of ours for this `query` (a violation of `page_token`)."""
+    return _page_tokens.decode(token, violations, query)
 
 
 def update_paths(

@@ -23,7 +23,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from service import tracing
+from service import conventions, tracing
 from service.auth import Authenticator
 from service.config import Settings
 from service.db.database import Database
@@ -123,6 +123,13 @@ class Server:
         if len(set(self.service_names)) < len(self.service_names):
             raise StartupError(f"a service is listed twice: {', '.join(self.service_names)}")
         self.settings = settings
+        if settings.page_token_keys:
+            conventions.use_page_token_keys(settings.page_token_keys)
+        elif settings.database_url is not None:
+            logger.warning(
+                "PAGE_TOKEN_KEY is not set: page tokens are signed with a random key of this "
+                "process, so other replicas, and this one after a restart, refuse them"
+            )
         self.database = Database(database_url, pool_size=settings.database_pool_size)
         self.health = BoundedHealth(settings.max_health_watches)
         self.stopping = asyncio.Event()

@@ -7,21 +7,19 @@ own (`invitation.email`, `update_mask.paths[1]`).
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import re
 import unicodedata
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from generated.invitations.v1 import invitations_pb2 as pb
 from generated.invitations.v1.invitations_enums import InvitationStatus, Role
 from service import conventions
+from service.conventions import Cursor
 from service.errors import Violations
 from service.invitations.domain import (
     KEEP,
     NAME_PREFIX,
-    Cursor,
     Event,
     Invitation,
     InvitationChanges,
@@ -32,8 +30,6 @@ from service.invitations.domain import (
 MAX_EMAIL_LENGTH = 254
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
 MUTABLE_FIELDS = ("email", "role", "expire_time", "status")
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
 OUTPUT_ONLY_FIELDS = ("name", "create_time", "update_time")
 
 
@@ -152,7 +148,7 @@ def parse_list(
     page_size = conventions.parse_page_size(request.page_size, violations)
     cursor = None
     if request.page_token:
-        cursor = _decode_page_token(request.page_token, status, violations)
+        cursor = conventions.decode_page_token(request.page_token, violations, _token_query(status))
     violations.raise_if_any()
     return status, cursor, page_size
 
@@ -206,39 +202,13 @@ def parse_update(request: pb.UpdateInvitationRequest) -> tuple[uuid.UUID, Invita
     return id, InvitationChanges(email=email, role=role, status=status, expire_time=expire_time)
 
 
-# Page tokens -----------------------------------------------------------------------------------
-# Opaque to clients, but not secret: a token only says where the previous page ended, and holds
-# no authority. The checksum catches tokens edited or truncated in transit, and the filter it
-# carries catches a token reused with a different request; both are INVALID_ARGUMENT.
-
-_TOKEN_VERSION = "1"
+# Page tokens: service/conventions.py signs them, over the status filter too, so a token only
+# works with the filter it came from.
 
 
-def _checksum(payload: str) -> str:
-    return hashlib.sha256(f"invitations.v1.page_token:{payload}".encode()).hexdigest()[:16]
+def _token_query(status: InvitationStatus | None) -> str:
+    return f"status={status.name if status else ''}"
 
 
 def encode_page_token(cursor: Cursor, status: InvitationStatus | None) -> str:
-    micros = (cursor.create_time - _EPOCH) // _MICROSECOND  # exact, unlike floats
-    payload = f"{_TOKEN_VERSION}:{micros}:{cursor.id.hex}:{status.name if status else ''}"
-    raw = f"{payload}:{_checksum(payload)}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_page_token(
-    token: str, status: InvitationStatus | None, violations: Violations
-) -> Cursor | None:
-    try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
-        payload, checksum = raw.rsplit(":", 1)
-        version, micros, id_hex, token_status = payload.split(":")
-        if version != _TOKEN_VERSION or checksum != _checksum(payload):
-            raise ValueError("checksum")
-        cursor = Cursor(_EPOCH + timedelta(microseconds=int(micros)), uuid.UUID(hex=id_hex))
-    except (ValueError, UnicodeDecodeError):
-        violations.add("page_token", "is not a next_page_token returned by ListInvitations")
-        return None
-    if token_status != (status.name if status else ""):
-        violations.add("page_token", "was issued for a different status filter")
-        return None
-    return cursor
+    return conventions.encode_page_token(cursor, _token_query(status))

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from generated.invitations.v1.invitations_enums import InvitationEventKind, InvitationStatus, Role
+from service.conventions import Cursor
 
 NAME_PREFIX = "invitations/"
 
@@ -51,14 +52,6 @@ class InvitationChanges:
     role: Role | Keep = KEEP
     status: InvitationStatus | Keep = KEEP
     expire_time: datetime | Keep | None = KEEP
-
-
-@dataclass(frozen=True, slots=True)
-class Cursor:
-    """Where a page of ListInvitations ends: the (create_time, id) of its last row."""
-
-    create_time: datetime
-    id: uuid.UUID
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,12 +10,12 @@ import uuid
 from typing import TYPE_CHECKING
 
 from generated.invitations.v1.invitations_enums import InvitationStatus
+from service.conventions import Cursor
 from service.db.database import Database
 from service.errors import FailedPrecondition, NotFound
 from service.invitations import storage
 from service.invitations.domain import (
     KEEP,
-    Cursor,
     Invitation,
     InvitationChanges,
     NewInvitation,

@@ -37,11 +37,11 @@ from sqlalchemy import (
 )
 
 from generated.invitations.v1.invitations_enums import InvitationEventKind, InvitationStatus, Role
+from service.conventions import Cursor
 from service.db.statements import AnySelect, Query
 from service.errors import AlreadyExists
 from service.invitations.domain import (
     KEEP,
-    Cursor,
     Event,
     Invitation,
     InvitationChanges,

@@ -103,7 +103,7 @@ def test_kubernetes_names_everything_after_the_project() -> None:
         images.add(container["image"])
         references = [e["valueFrom"] for e in container["env"] if "valueFrom" in e]
         secrets |= {r["secretKeyRef"]["name"] for r in references}
-    assert secrets == {f"{PROJECT}-database"}
+    assert secrets == {f"{PROJECT}-database", f"{PROJECT}-page-tokens"}
     assert images == {PROJECT}
     assert by_kind("HorizontalPodAutoscaler")["spec"]["scaleTargetRef"]["name"] == PROJECT
 

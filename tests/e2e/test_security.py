@@ -130,7 +130,8 @@ async def test_tls_round_trip(database_url: str, pki: dict[str, Path]) -> None:
             with pytest.raises(grpc.aio.AioRpcError) as caught:
                 await plaintext.get_mark(mark)
         assert caught.value.code() is Code.UNAVAILABLE
-        assert server.logs[0]["transport"] == "TLS"
+        [listening] = [entry for entry in server.logs if entry.get("message") == "listening"]
+        assert listening["transport"] == "TLS"
     finally:
         server.stop_cleanly()
 

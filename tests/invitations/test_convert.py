@@ -11,9 +11,10 @@ import pytest
 from generated.invitations.v1 import invitations_pb2 as pb
 from generated.invitations.v1.invitations_enums import InvitationStatus, Role
 from service import conventions
+from service.conventions import Cursor
 from service.errors import InvalidArgument
 from service.invitations import convert
-from service.invitations.domain import Cursor, Invitation
+from service.invitations.domain import Invitation
 
 NOW = datetime(2026, 11, 28, 12, 0, 0, 123456, tzinfo=UTC)
 

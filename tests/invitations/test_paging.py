@@ -66,10 +66,9 @@ async def test_a_tampered_token_is_an_invalid_argument(
     await client.create(email, Role.VIEWER)
     await client.create("b" + email, Role.VIEWER)
     token = (await client.list(page_size=1)).next_page_token
-    raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
-    version, micros, *rest = raw.split(":")
-    moved = ":".join([version, str(int(micros) - 1), *rest])  # the cursor moved one microsecond
-    tampered = base64.urlsafe_b64encode(moved.encode()).decode().rstrip("=")
+    raw = bytearray(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    raw[8] ^= 1  # the cursor moved: its timestamp's last byte, the signature left as it was
+    tampered = base64.urlsafe_b64encode(bytes(raw)).decode().rstrip("=")
 
     for bad in (tampered, token[:-3], "garbage", "💥"):
         error = await call_with_token(client, bad)
@@ -87,7 +86,7 @@ async def test_a_token_for_another_filter_is_an_invalid_argument(
     error = await call_with_token(client, token, InvitationStatus.PENDING)
 
     assert error.code() is grpc.StatusCode.INVALID_ARGUMENT
-    assert "different status filter" in dict(field_violations(error))["page_token"]
+    assert "only works with the request it came from" in dict(field_violations(error))["page_token"]
 
 
 async def test_a_negative_page_size_is_an_invalid_argument(client: InvitationsClient) -> None:

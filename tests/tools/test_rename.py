@@ -121,7 +121,7 @@ def test_renamed_manifests_are_still_valid_and_name_the_project(copy: Path) -> N
     [deployment] = [r for r in resources if r["kind"] == "Deployment"]
     [container] = deployment["spec"]["template"]["spec"]["containers"]
     secrets = {e["valueFrom"]["secretKeyRef"]["name"] for e in container["env"] if "valueFrom" in e}
-    assert secrets == {f"{NEW}-database"}
+    assert secrets == {f"{NEW}-database", f"{NEW}-page-tokens"}
 
 
 def test_compose_still_parses_and_names_the_project(copy: Path) -> None:

@@ -44,3 +44,28 @@ def test_a_bad_database_url_is_named_without_its_password(url: str) -> None:
     assert done.returncode == 2
     assert "DATABASE_URL: Value error" in done.stderr
     assert "hunter2" not in done.stderr + done.stdout
+
+
+def test_page_token_keys_sign_first_and_keep_the_previous() -> None:
+    settings = Settings(page_token_key="n" * 32, page_token_previous_key="o" * 32)
+
+    assert settings.page_token_keys == [b"n" * 32, b"o" * 32]
+    assert "nnnn" not in repr(settings)
+    assert Settings().page_token_keys == []
+
+
+def test_a_short_page_token_key_is_refused_without_printing_it() -> None:
+    env = {**os.environ, "PAGE_TOKEN_KEY": "hunter2-too-short"}
+    done = subprocess.run(
+        [sys.executable, "-m", "service", "serve"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert done.returncode == 2
+    assert "PAGE_TOKEN_KEY" in done.stderr
+    assert "hunter2" not in done.stderr + done.stdout
