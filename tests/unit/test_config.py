@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+from pydantic import SecretStr
 
 from service.config import Settings
 from tools.codegen import ROOT
@@ -47,7 +48,9 @@ def test_a_bad_database_url_is_named_without_its_password(url: str) -> None:
 
 
 def test_page_token_keys_sign_first_and_keep_the_previous() -> None:
-    settings = Settings(page_token_key="n" * 32, page_token_previous_key="o" * 32)
+    settings = Settings(
+        page_token_key=SecretStr("n" * 32), page_token_previous_key=SecretStr("o" * 32)
+    )
 
     assert settings.page_token_keys == [b"n" * 32, b"o" * 32]
     assert "nnnn" not in repr(settings)
