@@ -234,7 +234,7 @@ class Server:
                 idle=lambda: self.database.connections()[0],
                 in_use=lambda: self.database.connections()[1],
             )
-            self.metrics.serve(self.metrics_port, self.settings.host)
+            await self.metrics.serve(self.metrics_port, self.settings.host)
         await self.grpc.start()
         tls = "mutual TLS" if self.settings.tls_client_ca_file else "TLS"
         fields: dict[str, object] = {
@@ -288,6 +288,8 @@ class Server:
             await asyncio.sleep(0.01)
         await self.grpc.stop(None)
         await stopping
+        if self.metrics is not None:  # served through the grace period, closed now
+            await self.metrics.close()
         self.access_log.flush()
         await self.database.close()
         logger.info("stopped")
