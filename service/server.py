@@ -234,7 +234,12 @@ class Server:
                 idle=lambda: self.database.connections()[0],
                 in_use=lambda: self.database.connections()[1],
             )
-            await self.metrics.serve(self.metrics_port, self.settings.host)
+            try:
+                await self.metrics.serve(self.metrics_port, self.settings.host)
+            except OSError as error:
+                raise StartupError(
+                    f"cannot serve metrics on port {self.metrics_port}: {error.strerror}"
+                ) from None
         await self.grpc.start()
         tls = "mutual TLS" if self.settings.tls_client_ca_file else "TLS"
         fields: dict[str, object] = {

@@ -139,6 +139,22 @@ async def test_a_port_in_use_is_a_loud_startup_error(
     ), second.logs
 
 
+async def test_a_metrics_port_in_use_is_a_loud_startup_error(
+    server: ServerProcess, database_url: str
+) -> None:
+    second = ServerProcess(database_url, metrics_port=str(server.port))
+    code = second.process.wait(30)
+
+    assert code == 1
+    assert any(
+        entry.get("message", "").startswith(
+            f"cannot start: cannot serve metrics on port {server.port}"
+        )
+        for entry in second.logs
+    ), second.logs
+    assert not any("Traceback" in str(entry) for entry in second.logs)
+
+
 def reflection_call(
     channel: grpc.aio.Channel,
 ) -> grpc.aio.StreamStreamMultiCallable[
