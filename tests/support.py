@@ -7,18 +7,24 @@ import contextlib
 import json
 import os
 import queue
+import re
 import signal
 import subprocess
 import sys
 import threading
 import time
+import urllib.request
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import grpc
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from grpc_health.v1 import health_pb2
 
 from service.db.database import asyncpg_dsn
@@ -51,6 +57,7 @@ class ServerProcess:
             "LOG_LEVEL": "INFO",
             **{key.upper(): value for key, value in settings.items()},
         }
+        self.settings = {key.upper(): value for key, value in settings.items()}
         self.process = subprocess.Popen(
             [sys.executable, "-m", module, "serve", *args],
             cwd=cwd,
@@ -222,3 +229,44 @@ async def marks(database_url: str) -> set[str]:
 def unique_mark() -> str:
     """A value for the probe resource that no other test uses."""
     return f"mark-{uuid.uuid4().hex[:12]}"
+
+
+@dataclass(frozen=True)
+class Keys:
+    """An RSA key pair for bearer tokens: the public key in a file for AUTH_JWT_PUBLIC_KEY_FILE,
+    the private one to sign tokens with."""
+
+    private: rsa.RSAPrivateKey
+    public_file: Path
+
+    @classmethod
+    def made_in(cls, folder: Path) -> Keys:
+        private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        public_file = folder / "public.pem"
+        public_file.write_bytes(
+            private.public_key().public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+        )
+        return cls(private, public_file)
+
+    def token(self, *, scope: str, expires_in: float = 600, sub: str = "tester") -> str:
+        claims = {"sub": sub, "scope": scope, "exp": int(time.time() + expires_in)}
+        return jwt.encode(claims, self.private, algorithm="RS256")
+
+
+def scrape(port: int) -> str:
+    """The metrics endpoint's page."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        return str(response.read().decode())
+
+
+def sample(text: str, name: str, **labels: str) -> float:
+    """The value of one sample in Prometheus text format (labels in any order)."""
+    for line in text.splitlines():
+        if not line.startswith(name + "{") and not line.startswith(name + " "):
+            continue
+        found = dict(re.findall(r'(\w+)="([^"]*)"', line.split(" ")[0]))
+        if found == labels:
+            return float(line.rsplit(" ", 1)[1])
+    raise AssertionError(f"no {name}{labels} in:\n{text}")

@@ -109,6 +109,7 @@ def test_sigterm_with_hundreds_of_rpcs_in_flight_fails_none(postgres: TcpPostgre
         module=PROBE_SERVER,
         grace_period_seconds="30",
         metrics_port=str(metrics_port),
+        max_calls_per_connection="1000",  # all 500 on the client's one connection
     ).start()
     count = 500
 

@@ -10,11 +10,9 @@ import asyncio
 import contextlib
 import os
 import random
-import re
 import signal
 import socket
 import time
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,24 +24,8 @@ from google.protobuf.message import Message
 from service.resources import RESOURCES
 from tests.probe_resource import RESOURCE as PROBE
 from tests.probe_resource import SERVICE, ProbeClient
-from tests.support import PROBE_SERVER, ServerProcess, unique_mark
+from tests.support import PROBE_SERVER, ServerProcess, sample, scrape, unique_mark
 from tools.probe import free_port
-
-
-def scrape(port: int) -> str:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
-        return str(response.read().decode())
-
-
-def sample(text: str, name: str, **labels: str) -> float:
-    """The value of one sample in Prometheus text format (labels in any order)."""
-    for line in text.splitlines():
-        if not line.startswith(name + "{") and not line.startswith(name + " "):
-            continue
-        found = dict(re.findall(r'(\w+)="([^"]*)"', line.split(" ")[0]))
-        if found == labels:
-            return float(line.rsplit(" ", 1)[1])
-    raise AssertionError(f"no {name}{labels} in:\n{text}")
 
 
 async def test_metrics_count_rpcs_by_method_and_code(database_url: str) -> None:

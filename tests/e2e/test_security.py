@@ -26,7 +26,7 @@ from service.client import channel_credentials
 from service.resource import all_scopes
 from service.resources import RESOURCES
 from tests.probe_resource import SERVICE, ProbeClient
-from tests.support import PROBE_SERVER, ServerProcess, poll, unique_mark
+from tests.support import PROBE_SERVER, Keys, ServerProcess, poll, unique_mark
 
 Code = grpc.StatusCode
 
@@ -182,26 +182,9 @@ async def test_mutual_tls_refuses_clients_without_a_trusted_certificate(
 # Authentication ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Keys:
-    private: rsa.RSAPrivateKey
-    public_file: Path
-
-    def token(self, *, scope: str, expires_in: float = 600, sub: str = "tester") -> str:
-        claims = {"sub": sub, "scope": scope, "exp": int(time.time() + expires_in)}
-        return jwt.encode(claims, self.private, algorithm="RS256")
-
-
 @pytest.fixture(scope="module")
 def keys(tmp_path_factory: pytest.TempPathFactory) -> Keys:
-    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    public_file = tmp_path_factory.mktemp("jwt") / "public.pem"
-    public_file.write_bytes(
-        private.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-    )
-    return Keys(private, public_file)
+    return Keys.made_in(tmp_path_factory.mktemp("jwt"))
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,113 @@
+"""Hostile load, all at once, against the service with auth on and default limits: thousands of
+streams held open and calls whose answers are never read. The service's own users still get
+their answers at once, and its memory stays bounded."""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from collections.abc import Awaitable
+from pathlib import Path
+
+from grpc_health.v1 import health_pb2
+
+from generated.invitations.v1 import invitations_pb2 as pb
+from generated.invitations.v1.invitations_enums import Role
+from service.client import check_health
+from service.invitations.client import InvitationsClient
+from tests.stalled import StalledConnection
+from tests.support import Keys, ServerProcess, poll, sample, scrape
+from tools.probe import free_port
+
+HEALTH_WATCH = "/grpc.health.v1.Health/Watch"
+SERVICE = pb.DESCRIPTOR.services_by_name["InvitationService"].full_name
+WATCH = f"/{SERVICE}/WatchInvitations"
+LIST = f"/{SERVICE}/ListInvitations"
+PER_CONNECTION = 100  # MAX_CALLS_PER_CONNECTION's default: an attacker opens more connections
+
+
+def rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
+async def flood(
+    port: int, method: str, request: bytes, count: int, metadata: tuple[tuple[str, str], ...]
+) -> list[StalledConnection]:
+    """`count` calls of `method` that never read their answers, 100 per connection."""
+    connections = []
+    for start in range(0, count, PER_CONNECTION):
+        connection = await StalledConnection("127.0.0.1", port).open()
+        for _ in range(min(PER_CONNECTION, count - start)):
+            connection.call(method, request, metadata)
+        connections.append(connection)
+    return connections
+
+
+async def timed(call: Awaitable[object]) -> float:
+    started = time.perf_counter()
+    await call
+    return (time.perf_counter() - started) * 1000
+
+
+async def test_thousands_of_hostile_streams_leave_get_and_health_answering(
+    database_url: str, tmp_path: Path
+) -> None:
+    keys = Keys.made_in(tmp_path)
+    metrics_port = free_port()
+    server = ServerProcess(
+        database_url,
+        auth_jwt_public_key_file=str(keys.public_file),
+        metrics_port=str(metrics_port),
+    ).start()
+    reader = keys.token(scope="invitations.read", sub="attacker")
+    user = keys.token(scope="invitations.read invitations.write", sub="user")
+    attackers: list[StalledConnection] = []
+    try:
+        async with InvitationsClient(server.target, token=user) as client:
+            created = await client.create("someone@example.com", Role.VIEWER)
+            rss_before = rss_mb(server.process.pid)
+
+            auth = (("authorization", f"Bearer {reader}"),)
+            health_request = health_pb2.HealthCheckRequest().SerializeToString()
+            attackers += await flood(server.port, HEALTH_WATCH, health_request, 2000, ())
+            attackers += await flood(
+                server.port, WATCH, pb.WatchInvitationsRequest().SerializeToString(), 2000, auth
+            )
+            list_request = pb.ListInvitationsRequest(page_size=50).SerializeToString()
+            attackers += await flood(server.port, LIST, list_request, 200, auth)
+
+            # What the server holds: every List call (answered, never read) and one caller's
+            # 50 watch streams; the rest were refused (health's own cap: 100 watches).
+            async def settled() -> bool:
+                text = await asyncio.to_thread(scrape, metrics_port)
+                return sample(text, "grpc_server_in_flight") == 200 + 50
+
+            await poll(settled, 60, "the hostile calls settled")
+            refused = sum(
+                status == "8"  # RESOURCE_EXHAUSTED
+                for connection in attackers
+                for status in connection.ended.values()
+            )
+            assert refused == (2000 - 100) + (2000 - 50)
+
+            get_ms = [await timed(client.get(created.name)) for _ in range(7)]
+            health_ms = [await timed(check_health(client.channel)) for _ in range(7)]
+            rss_after = rss_mb(server.process.pid)
+            print(
+                f"under attack: GetInvitation {statistics.median(get_ms):.1f} ms median "
+                f"(max {max(get_ms):.1f}), health Check {statistics.median(health_ms):.1f} ms "
+                f"median (max {max(health_ms):.1f}); RSS {rss_before:.0f} -> {rss_after:.0f} MB"
+            )
+            assert statistics.median(get_ms) < 100
+            assert statistics.median(health_ms) < 100
+            assert rss_after < 300
+            assert (await client.get(created.name)).email == "someone@example.com"
+    finally:
+        for connection in attackers:
+            await connection.close()
+        server.stop_cleanly()
