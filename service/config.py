@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     # On SIGTERM/SIGINT, how long in-flight RPCs get to finish before they are cancelled.
     grace_period_seconds: float = Field(default=10.0, ge=0)
     max_receive_message_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    # A request to the API larger than this is INVALID_ARGUMENT before it is parsed: parsing a
+    # huge repeated field (a million update_mask paths) costs far more than its bytes.
+    max_request_bytes: int = Field(default=256 * 1024, ge=1024)
     max_send_message_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     # Server-side cap on the database work of one RPC when the client set no deadline.
     default_rpc_timeout_seconds: float = Field(default=30.0, gt=0)

@@ -70,20 +70,31 @@ STATUS_CODES: dict[type[ServiceError], grpc.StatusCode] = {
 }
 
 
-class _Malformed:
-    """What a request that is not a valid message deserializes to (see _parsing)."""
+class _Unparsed:
+    """What a request that was not parsed deserializes to (see _parsing): why, for the client."""
+
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
 
 
-MALFORMED = _Malformed()
+MALFORMED = _Unparsed("the request is not a valid message")
 
 
-def _parsing(deserialize: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
-    """A deserializer that returns MALFORMED instead of raising: grpc would answer INTERNAL
-    for bytes that do not parse, and a client's garbage is an INVALID_ARGUMENT."""
+def _parsing(
+    deserialize: Callable[[bytes], Any] | None, max_bytes: int
+) -> Callable[[bytes], Any] | None:
+    """A deserializer that returns an _Unparsed instead of raising: grpc would answer INTERNAL
+    for bytes that do not parse, and a client's garbage is an INVALID_ARGUMENT. A request over
+    `max_bytes` is not parsed at all: protobuf would build every element of a huge repeated
+    field (a million update_mask paths in 3 MB) before any of our checks could refuse it."""
     if deserialize is None:
         return None
 
     def parse(data: bytes) -> Any:
+        if len(data) > max_bytes:
+            return _Unparsed(f"the request is {len(data)} bytes; this server takes {max_bytes}")
         try:
             return deserialize(data)
         except Exception:
@@ -93,8 +104,8 @@ def _parsing(deserialize: Callable[[bytes], Any] | None) -> Callable[[bytes], An
 
 
 def _check_parsed(request: Any) -> None:
-    if request is MALFORMED:
-        raise InvalidArgument([FieldViolation("", "the request is not a valid message")])
+    if isinstance(request, _Unparsed):
+        raise InvalidArgument([FieldViolation("", request.reason)])
 
 
 if TYPE_CHECKING:  # generic only in the type stubs
@@ -148,6 +159,7 @@ class RequestInterceptor:
         max_in_flight: int = 1000,
         max_streams: int = 200,
         max_streams_per_caller: int = 50,
+        max_request_bytes: int = 256 * 1024,
     ) -> None:
         """Beyond `max_in_flight` RPCs of our services at once, of which at most `max_streams`
         server streams, and `max_streams_per_caller` for one authenticated caller, a call is
@@ -160,6 +172,7 @@ class RequestInterceptor:
         self.max_in_flight = max_in_flight
         self.max_streams = max_streams
         self.max_streams_per_caller = max_streams_per_caller
+        self.max_request_bytes = max_request_bytes
         # RPCs of our services under way, until grpc has sent their last byte (a response a
         # client does not read holds its place); shutdown waits for this to reach zero.
         self.in_flight = 0
@@ -173,13 +186,13 @@ class RequestInterceptor:
         if handler.unary_unary is not None:
             return grpc.unary_unary_rpc_method_handler(
                 self._unary(method, cast("Unary", handler.unary_unary)),
-                request_deserializer=_parsing(handler.request_deserializer),
+                request_deserializer=_parsing(handler.request_deserializer, self.max_request_bytes),
                 response_serializer=handler.response_serializer,
             )
         if handler.unary_stream is not None:
             return grpc.unary_stream_rpc_method_handler(
                 self._server_streaming(method, cast("ServerStreaming", handler.unary_stream)),
-                request_deserializer=_parsing(handler.request_deserializer),
+                request_deserializer=_parsing(handler.request_deserializer, self.max_request_bytes),
                 response_serializer=handler.response_serializer,
             )
         return handler  # client streaming is not used by this API; add it here when it is

@@ -165,6 +165,7 @@ class Server:
             max_in_flight=settings.max_concurrent_rpcs,
             max_streams=settings.max_concurrent_streams,
             max_streams_per_caller=settings.max_streams_per_caller,
+            max_request_bytes=settings.max_request_bytes,
         )
         self.grpc = grpc.aio.server(
             interceptors=tracing.server_interceptors(),

@@ -17,9 +17,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import grpc
+import pytest
 from google.protobuf import message_factory
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
+from google.protobuf.wrappers_pb2 import StringValue
 
 from service.resources import RESOURCES
 from tests.probe_resource import RESOURCE as PROBE
@@ -223,3 +225,17 @@ def test_ten_thousand_malformed_requests_get_no_internal_or_unknown(
     assert grpc.StatusCode.INTERNAL not in codes, codes
     assert grpc.StatusCode.UNKNOWN not in codes, codes
     assert grpc.StatusCode.INVALID_ARGUMENT in codes, codes  # the bad ones were read as such
+
+
+async def test_a_request_over_max_request_bytes_is_refused_unparsed(
+    server: ServerProcess,
+) -> None:
+    # 300 KiB, over the 256 KiB default: a million empty strings in a repeated field would cost
+    # the parser far more than that, so size is checked first.
+    huge = StringValue(value="x" * 300 * 1024)
+    async with ProbeClient(server.target) as client:
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await client.call("Echo", huge)
+        assert caught.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+        assert "this server takes 262144" in (caught.value.details() or "")
+        assert await client.echo("x" * 200 * 1024) == "x" * 200 * 1024

@@ -10,6 +10,9 @@ import time
 from collections.abc import Awaitable
 from pathlib import Path
 
+import grpc
+import pytest
+from google.protobuf import field_mask_pb2
 from grpc_health.v1 import health_pb2
 
 from generated.invitations.v1 import invitations_pb2 as pb
@@ -111,3 +114,33 @@ async def test_thousands_of_hostile_streams_leave_get_and_health_answering(
         for connection in attackers:
             await connection.close()
         server.stop_cleanly()
+
+
+async def test_a_million_path_update_mask_is_refused_before_it_costs_anything(
+    server: ServerProcess,
+) -> None:
+    """3 MB of update_mask paths is INVALID_ARGUMENT within milliseconds, and parsing it never
+    happens: protobuf would build a million strings first."""
+    request = pb.UpdateInvitationRequest(
+        invitation=pb.Invitation(name="invitations/00000000-0000-4000-8000-000000000000"),
+        update_mask=field_mask_pb2.FieldMask(paths=["a"] * 1_000_000),
+    ).SerializeToString()
+    rss_before = rss_mb(server.process.pid)
+    async with grpc.aio.insecure_channel(server.target) as channel:
+        update = channel.unary_unary(
+            f"/{SERVICE}/UpdateInvitation", request_serializer=bytes, response_deserializer=bytes
+        )
+        took_ms = []
+        for _ in range(3):
+            started = time.perf_counter()
+            with pytest.raises(grpc.aio.AioRpcError) as caught:
+                await update(request)
+            took_ms.append((time.perf_counter() - started) * 1000)
+            assert caught.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+            assert "the request is 3000057 bytes" in (caught.value.details() or "")
+    grew = rss_mb(server.process.pid) - rss_before
+    print(
+        f"1M-path mask: {statistics.median(took_ms):.1f} ms median round trip, RSS +{grew:.0f} MB"
+    )
+    assert statistics.median(took_ms) < 50  # it took 7.9 s before sizes were checked
+    assert grew < 20
