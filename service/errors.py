@@ -27,10 +27,25 @@ class FieldViolation:
     description: str
 
 
+# What one error tells a client is bounded: its message goes out twice (grpc-message and the
+# BadRequest details in the trailers), and grpc clients refuse trailers over 8 KiB by default, so
+# a request with hundreds of mistakes would reach its client as a transport error instead.
+MAX_VIOLATIONS = 10
+MAX_DESCRIPTION = 200
+
+
 class InvalidArgument(ServiceError):
-    """The request is malformed; every bad field is listed."""
+    """The request is malformed; its bad fields are listed (the first MAX_VIOLATIONS)."""
 
     def __init__(self, violations: list[FieldViolation]) -> None:
+        violations = [
+            FieldViolation(v.field[:MAX_DESCRIPTION], v.description[:MAX_DESCRIPTION])
+            for v in violations[:MAX_VIOLATIONS]
+        ] + (
+            [FieldViolation("", f"and {len(violations) - MAX_VIOLATIONS} more violations")]
+            if len(violations) > MAX_VIOLATIONS
+            else []
+        )
         # A violation of no field (an empty path) is the whole request's.
         fields = ", ".join(
             f"{v.field}: {v.description}" if v.field else v.description for v in violations

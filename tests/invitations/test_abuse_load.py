@@ -17,7 +17,7 @@ from grpc_health.v1 import health_pb2
 
 from generated.invitations.v1 import invitations_pb2 as pb
 from generated.invitations.v1.invitations_enums import Role
-from service.client import check_health
+from service.client import check_health, field_violations
 from service.invitations.client import InvitationsClient
 from tests.stalled import StalledConnection
 from tests.support import Keys, ServerProcess, poll, sample, scrape
@@ -144,3 +144,21 @@ async def test_a_million_path_update_mask_is_refused_before_it_costs_anything(
     )
     assert statistics.median(took_ms) < 50  # it took 7.9 s before sizes were checked
     assert grew < 20
+
+
+async def test_a_request_with_fifty_mistakes_gets_a_bounded_answer(server: ServerProcess) -> None:
+    """Fifty long unknown paths: the client still receives its error (grpc clients refuse
+    trailers over 8 KiB), with the first ten violations and a count of the rest."""
+    request = pb.UpdateInvitationRequest(
+        invitation=pb.Invitation(name="invitations/00000000-0000-4000-8000-000000000000"),
+        update_mask=field_mask_pb2.FieldMask(paths=[f"{n}{'z' * 1000}" for n in range(50)]),
+    )
+    async with InvitationsClient(server.target) as client:
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await client.stub.UpdateInvitation(request)
+    error = caught.value
+    assert error.code() is grpc.StatusCode.INVALID_ARGUMENT
+    violations = field_violations(error)
+    assert [field for field, _ in violations[:10]] == [f"update_mask.paths[{n}]" for n in range(10)]
+    assert violations[10] == ("", "and 40 more violations")
+    assert len(error.details() or "") < 4096
