@@ -198,6 +198,9 @@ class MarkHold:
 
     async def waiting(self) -> int:
         """How many database sessions wait on this transaction now."""
+        # pg_stat_activity is read once per transaction and kept: without clearing it, this
+        # open transaction would see the sessions of its first look forever.
+        await self.connection.execute("SELECT pg_stat_clear_snapshot()")
         count = await self.connection.fetchval(
             "SELECT count(*) FROM pg_stat_activity"
             " WHERE pg_backend_pid() = ANY(pg_blocking_pids(pid))"
