@@ -126,30 +126,24 @@ async def test_replicas_serve_one_database(server: ServerProcess, database_url: 
         other.stop_cleanly()
 
 
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [("port", "cannot start: cannot listen on"), ("metrics_port", "cannot start: cannot serve")],
+)
 async def test_a_port_in_use_is_a_loud_startup_error(
-    server: ServerProcess, database_url: str
+    server: ServerProcess, database_url: str, setting: str, message: str
 ) -> None:
-    second = ServerProcess(database_url, port=str(server.port))
+    taken = str(server.port)
+    second = (
+        ServerProcess(database_url, port=taken)
+        if setting == "port"
+        else ServerProcess(database_url, metrics_port=taken)
+    )
     code = second.process.wait(30)
 
     assert code == 1
     assert any(
-        "cannot start" in entry.get("message", "") and str(server.port) in entry["message"]
-        for entry in second.logs
-    ), second.logs
-
-
-async def test_a_metrics_port_in_use_is_a_loud_startup_error(
-    server: ServerProcess, database_url: str
-) -> None:
-    second = ServerProcess(database_url, metrics_port=str(server.port))
-    code = second.process.wait(30)
-
-    assert code == 1
-    assert any(
-        entry.get("message", "").startswith(
-            f"cannot start: cannot serve metrics on port {server.port}"
-        )
+        entry.get("message", "").startswith(message) and str(server.port) in entry["message"]
         for entry in second.logs
     ), second.logs
     assert not any("Traceback" in str(entry) for entry in second.logs)

@@ -27,12 +27,10 @@ def test_every_postgresql_scheme_is_accepted(url: str) -> None:
     assert settings.async_database_url == "postgresql+asyncpg://app:secret@db.internal:5432/app"
 
 
-@pytest.mark.parametrize(
-    "url", ["mysql://app:hunter2@db.internal/app", "postgres://app:hunter2@db.internal:port/app"]
-)
-def test_a_bad_database_url_is_named_without_its_password(url: str) -> None:
-    env = {**os.environ, "DATABASE_URL": url}
-    done = subprocess.run(
+def serve_with(**settings: str) -> subprocess.CompletedProcess[str]:
+    """`python -m service serve` with these settings in its environment, which it refuses."""
+    env = {**os.environ, **{key.upper(): value for key, value in settings.items()}}
+    return subprocess.run(
         [sys.executable, "-m", "service", "serve"],
         cwd=ROOT,
         env=env,
@@ -41,6 +39,13 @@ def test_a_bad_database_url_is_named_without_its_password(url: str) -> None:
         timeout=60,
         check=False,
     )
+
+
+@pytest.mark.parametrize(
+    "url", ["mysql://app:hunter2@db.internal/app", "postgres://app:hunter2@db.internal:port/app"]
+)
+def test_a_bad_database_url_is_named_without_its_password(url: str) -> None:
+    done = serve_with(database_url=url)
 
     assert done.returncode == 2
     assert "DATABASE_URL: Value error" in done.stderr
@@ -58,16 +63,7 @@ def test_page_token_keys_sign_first_and_keep_the_previous() -> None:
 
 
 def test_a_short_page_token_key_is_refused_without_printing_it() -> None:
-    env = {**os.environ, "PAGE_TOKEN_KEY": "hunter2-too-short"}
-    done = subprocess.run(
-        [sys.executable, "-m", "service", "serve"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = serve_with(page_token_key="hunter2-too-short")
 
     assert done.returncode == 2
     assert "PAGE_TOKEN_KEY" in done.stderr
