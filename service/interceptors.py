@@ -8,7 +8,8 @@
   implement (the generated base raises NotImplementedError) is UNIMPLEMENTED; any other becomes
   INTERNAL with a message that only gives the request id, and the traceback goes to the log;
 - the caller: a bearer JWT checked against the method's scope when auth is on (service/auth.py);
-- a request that is not a valid message: INVALID_ARGUMENT (grpc itself would say INTERNAL);
+- a request that is not a valid message: INVALID_ARGUMENT (grpc itself would say UNKNOWN),
+  naming the field when it is a string that is not UTF-8;
 - one access-log line: method, status code, duration, request id (service/log.py AccessLog),
   and the request's metrics when they are on (service/metrics.py);
 - a count of RPCs under way, so shutdown knows when the in-flight ones are done.
@@ -22,15 +23,17 @@ and pass untouched: probes call them every few seconds, and their lines would dr
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
 import grpc
-from google.protobuf import any_pb2
+from google.protobuf import any_pb2, descriptor_pool
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
 from service import auth, deadline
@@ -73,28 +76,121 @@ STATUS_CODES: dict[type[ServiceError], grpc.StatusCode] = {
 class _Malformed:
     """What a request that is not a valid message deserializes to (see _parsing)."""
 
+    def __init__(self, violation: FieldViolation) -> None:
+        self.violation = violation
 
-MALFORMED = _Malformed()
 
-
-def _parsing(deserialize: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
-    """A deserializer that returns MALFORMED instead of raising: grpc would answer INTERNAL
+def _parsing(
+    deserialize: Callable[[bytes], Any] | None, method: str
+) -> Callable[[bytes], Any] | None:
+    """A deserializer that returns a _Malformed instead of raising: grpc would answer UNKNOWN
     for bytes that do not parse, and a client's garbage is an INVALID_ARGUMENT."""
     if deserialize is None:
         return None
+    request_type = _request_type(method)
 
     def parse(data: bytes) -> Any:
         try:
             return deserialize(data)
         except Exception:
-            return MALFORMED
+            return _Malformed(_malformed(request_type, data))
 
     return parse
 
 
+def _request_type(method: str) -> Descriptor | None:
+    """The request message of `/package.Service/Method`, from the descriptor pool that generated
+    code registers its files in (None for a method it does not know)."""
+    try:
+        found = descriptor_pool.Default().FindMethodByName(method.lstrip("/").replace("/", "."))
+    except KeyError:
+        return None
+    return found.input_type
+
+
+def _malformed(request_type: Descriptor | None, data: bytes) -> FieldViolation:
+    """What is wrong with request bytes that do not parse. Protobuf only says "String field had
+    bad UTF-8", so the fields are walked to find which: a client sending Latin-1 or a lone
+    surrogate learns that `invitation.email` is at fault, not just that the request is."""
+    field = None
+    if request_type is not None:
+        with contextlib.suppress(ValueError):  # truncated or corrupt: no field to blame
+            field = _not_utf8(request_type, memoryview(data), "", 0, {})
+    if field is None:
+        return FieldViolation("", "the request is not a valid message")
+    return FieldViolation(field, "is not valid UTF-8")
+
+
+_MAX_DEPTH = 100  # protobuf's own limit on nested messages
+
+
+def _not_utf8(
+    message: Descriptor, data: memoryview, prefix: str, depth: int, counts: dict[str, int]
+) -> str | None:
+    """The path of the first string field in a message's wire bytes that is not UTF-8, if any
+    (`invitation.email`, `update_mask.paths[1]`). Linear in the bytes: each one is read once.
+    `counts` numbers the elements of each repeated field across the whole request, as a message
+    field sent twice is merged into one."""
+    if depth > _MAX_DEPTH:
+        return None
+    for number, value in _length_delimited(data):
+        field = message.fields_by_number.get(number)
+        if field is None:
+            continue
+        path = prefix + field.name
+        if field.is_repeated:
+            counts[path] = index = counts.get(path, -1) + 1
+            path += f"[{index}]"
+        if field.type == FieldDescriptor.TYPE_STRING:
+            try:
+                str(value, "utf-8")
+            except UnicodeDecodeError:
+                return path
+        elif field.type == FieldDescriptor.TYPE_MESSAGE and field.message_type is not None:
+            found = _not_utf8(field.message_type, value, f"{path}.", depth + 1, counts)
+            if found is not None:
+                return found
+    return None
+
+
+def _length_delimited(data: memoryview) -> Iterator[tuple[int, memoryview]]:
+    """(field number, bytes) of each length-delimited field in a message's wire bytes, skipping
+    the others; ValueError where the bytes stop being a message."""
+    position = 0
+    while position < len(data):
+        key, position = _varint(data, position)
+        wire_type = key & 7
+        if wire_type == 0:
+            _, position = _varint(data, position)
+        elif wire_type in (1, 5):  # 64 and 32 bits
+            position += 8 if wire_type == 1 else 4
+        elif wire_type == 2:
+            length, position = _varint(data, position)
+            if position + length > len(data):
+                raise ValueError("truncated")
+            yield key >> 3, data[position : position + length]
+            position += length
+        else:  # groups (long deprecated), or not a wire type at all
+            raise ValueError(f"wire type {wire_type}")
+
+
+def _varint(data: memoryview, position: int) -> tuple[int, int]:
+    value = shift = 0
+    while shift < 64:
+        if position >= len(data):
+            raise ValueError("truncated")
+        byte = data[position]
+        position += 1
+        value |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return value, position
+        shift += 7
+    raise ValueError("a varint of more than ten bytes")
+
+
 def _check_parsed(request: Any) -> None:
-    if request is MALFORMED:
-        raise InvalidArgument([FieldViolation("", "the request is not a valid message")])
+    if isinstance(request, _Malformed):
+        raise InvalidArgument([request.violation])
 
 
 if TYPE_CHECKING:  # generic only in the type stubs
@@ -168,13 +264,13 @@ class RequestInterceptor:
         if handler.unary_unary is not None:
             return grpc.unary_unary_rpc_method_handler(
                 self._unary(method, cast("Unary", handler.unary_unary)),
-                request_deserializer=_parsing(handler.request_deserializer),
+                request_deserializer=_parsing(handler.request_deserializer, method),
                 response_serializer=handler.response_serializer,
             )
         if handler.unary_stream is not None:
             return grpc.unary_stream_rpc_method_handler(
                 self._server_streaming(method, cast("ServerStreaming", handler.unary_stream)),
-                request_deserializer=_parsing(handler.request_deserializer),
+                request_deserializer=_parsing(handler.request_deserializer, method),
                 response_serializer=handler.response_serializer,
             )
         return handler  # client streaming is not used by this API; add it here when it is
