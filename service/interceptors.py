@@ -17,19 +17,22 @@
 Applied once per method, when the server registers a resource (`intercepted(server, ...)`), not as a
 `grpc.aio.ServerInterceptor`: grpc.aio runs a ServerInterceptor's pipeline again on every call,
 which alone cost 13% of a bare echo server's throughput here (`make bench`), more than this
-whole interceptor is allowed. Health checks and reflection are registered on the server directly
-and pass untouched: probes call them every few seconds, and their lines would drown the log.
+whole interceptor is allowed. Health checks and reflection pass by this interceptor: probes
+call them every few seconds, and their lines would drown the log. They are registered through
+`intercepted(server, RefuseMalformed())`, which only answers their unparsable requests as ours
+are answered.
 """
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
+import inspect
 import logging
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, TypeAlias, cast
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, cast
 
 import grpc
 from google.protobuf import any_pb2, descriptor_pool
@@ -419,10 +422,91 @@ class RequestInterceptor:
         return code
 
 
+class Wraps(Protocol):
+    """What `intercepted` puts around each method handler: RequestInterceptor, or
+    RefuseMalformed."""
+
+    def wrap(self, method: str, handler: Handler) -> Handler: ...
+
+
+class RefuseMalformed:
+    """For the services that pass by RequestInterceptor (health, reflection): their handlers as
+    they are, except that a request that does not parse is INVALID_ARGUMENT, as on our own
+    services. grpc would answer UNKNOWN, and log a client's bad bytes as a traceback."""
+
+    def wrap(self, method: str, handler: Handler) -> Handler:
+        parse = _parsing(handler.request_deserializer, method)
+        respond = handler.response_serializer
+        if handler.unary_unary is not None:
+            return grpc.unary_unary_rpc_method_handler(
+                _refusing(handler.unary_unary, streamed=False),
+                request_deserializer=parse,
+                response_serializer=respond,
+            )
+        if handler.unary_stream is not None:
+            return grpc.unary_stream_rpc_method_handler(
+                _refusing(handler.unary_stream, streamed=False),
+                request_deserializer=parse,
+                response_serializer=respond,
+            )
+        if handler.stream_unary is not None:
+            return grpc.stream_unary_rpc_method_handler(
+                _refusing(handler.stream_unary, streamed=True),
+                request_deserializer=parse,
+                response_serializer=respond,
+            )
+        if handler.stream_stream is not None:
+            return grpc.stream_stream_rpc_method_handler(
+                _refusing(handler.stream_stream, streamed=True),
+                request_deserializer=parse,
+                response_serializer=respond,
+            )
+        return handler
+
+
+def _refusing(behavior: Callable[..., Any], *, streamed: bool) -> Callable[..., Any]:
+    """`behavior`, after a check of its request (of each request, when they are `streamed`);
+    an async generator stays one, as grpc tells the two kinds apart."""
+
+    async def checked(requests: Any, context: Context) -> Any:
+        if streamed:
+            return _each_parsed(requests, context)
+        await _refuse_malformed(requests, context)
+        return requests
+
+    if inspect.isasyncgenfunction(behavior):
+
+        async def generating(requests: Any, context: Context) -> AsyncIterator[Any]:
+            async for response in behavior(await checked(requests, context), context):
+                yield response
+
+        return generating
+
+    async def returning(requests: Any, context: Context) -> Any:
+        result = behavior(await checked(requests, context), context)
+        return await result if inspect.isawaitable(result) else result  # grpc.aio allows both
+
+    return returning
+
+
+async def _each_parsed(requests: AsyncIterator[Any], context: Context) -> AsyncIterator[Any]:
+    async for request in requests:
+        await _refuse_malformed(request, context)
+        yield request
+
+
+async def _refuse_malformed(request: Any, context: Context) -> None:
+    if isinstance(request, _Malformed):
+        error = InvalidArgument([request.violation])
+        details = _rich_status(error)
+        trailers = ((STATUS_DETAILS, details),) if details is not None else ()
+        await context.abort(grpc.StatusCode.INVALID_ARGUMENT, error.message, trailers)
+
+
 class _InterceptedGenericHandler(grpc.GenericRpcHandler):
     """A generic handler whose method handlers are wrapped, each once, on first use."""
 
-    def __init__(self, inner: grpc.GenericRpcHandler, interceptor: RequestInterceptor) -> None:
+    def __init__(self, inner: grpc.GenericRpcHandler, interceptor: Wraps) -> None:
         self.inner = inner
         self.interceptor = interceptor
         self.wrapped: dict[str, Handler | None] = {}
@@ -439,7 +523,7 @@ class intercepted:  # noqa: N801  (used like a function: `add_X_to_server(s, int
     """Stands in for the server in a generated `add_XServicer_to_server` call, and hands the
     server every method handler with the interceptor around it."""
 
-    def __init__(self, server: grpc.aio.Server, interceptor: RequestInterceptor) -> None:
+    def __init__(self, server: grpc.aio.Server, interceptor: Wraps) -> None:
         self.server = server
         self.interceptor = interceptor
 
