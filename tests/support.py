@@ -14,11 +14,15 @@ import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import grpc
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from grpc_health.v1 import health_pb2
 
 from service.db.database import asyncpg_dsn
@@ -222,3 +226,65 @@ async def marks(database_url: str) -> set[str]:
 def unique_mark() -> str:
     """A value for the probe resource that no other test uses."""
     return f"mark-{uuid.uuid4().hex[:12]}"
+
+
+@dataclass(frozen=True)
+class JwtKeys:
+    """The key pair of an authenticated server: it verifies bearer tokens with `public_file`
+    (AUTH_JWT_PUBLIC_KEY_FILE), and tests sign theirs with `private` (RS256)."""
+
+    private: rsa.RSAPrivateKey
+    public_file: Path
+
+    @classmethod
+    def generate(cls, folder: Path) -> JwtKeys:
+        private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        public_file = folder / "public.pem"
+        public_file.write_bytes(
+            private.public_key().public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+        )
+        return cls(private, public_file)
+
+    def token(self, *, scope: str, expires_in: float = 600, sub: str = "tester") -> str:
+        return self.sign({"sub": sub, "scope": scope, "exp": int(time.time() + expires_in)})
+
+    def sign(self, claims: dict[str, object]) -> str:
+        """A token of these claims, as they are, validly signed."""
+        return jwt.encode(claims, self.private, algorithm="RS256")
+
+
+def wire_field(number: int, payload: bytes) -> bytes:
+    """A length-delimited field (string, bytes or message) as protobuf encodes it: tag, length,
+    payload. For requests protobuf refuses to build, such as a string that is not UTF-8."""
+    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while value > 0x7F:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def logged_through(server: ServerProcess, request_id: str, within: float = 10.0) -> None:
+    """Wait for the access-log line of the RPC sent with `request_id` (x-request-id): every
+    line the server wrote before it has been read into server.logs too."""
+    deadline = time.monotonic() + within
+    while not any(entry.get("request_id") == request_id for entry in reversed(server.logs)):
+        assert time.monotonic() < deadline, f"no log line of request {request_id}"
+        time.sleep(0.02)
+
+
+def tracebacks(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The log entries that carry an exception, or report one (grpc's own are ERRORs too)."""
+    return [
+        entry
+        for entry in entries
+        if "exception" in entry
+        or entry.get("level") in {"ERROR", "CRITICAL"}
+        or "Traceback" in str(entry.get("message", ""))
+    ]
