@@ -54,7 +54,8 @@ class StartupError(Exception):
 
 class BoundedHealth(health.aio.HealthServicer):
     """grpcio-health-checking's servicer, with a cap on open Watch streams: each holds a task
-    and memory, and a health check must never be a way to exhaust the process."""
+    and memory, and a health check must never be a way to exhaust the process. Its List
+    answers UNIMPLEMENTED by itself."""
 
     def __init__(self, max_watches: int) -> None:
         super().__init__()
@@ -78,6 +79,14 @@ class BoundedHealth(health.aio.HealthServicer):
             await super().Watch(request, context)
         finally:
             self.watching -= 1
+
+    async def List(  # noqa: N802  (the gRPC method's name)
+        self, request: object, context: grpc.aio.ServicerContext[object, object]
+    ) -> None:
+        """grpc.health.v1's List is registered, but the library does not implement it: its
+        generated stand-in raised NotImplementedError, which grpc logged as a traceback for
+        every call, and health calls need no token."""
+        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "health List is not served: use Check")
 
 
 def _check_tls(key: bytes, cert: bytes, client_ca: bytes | None) -> None:
