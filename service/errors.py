@@ -31,7 +31,9 @@ class InvalidArgument(ServiceError):
     """The request is malformed; every bad field is listed."""
 
     def __init__(self, violations: list[FieldViolation]) -> None:
-        fields = ", ".join(f"{v.field}: {v.description}" for v in violations)
+        fields = ", ".join(
+            f"{v.field}: {v.description}" if v.field else v.description for v in violations
+        )
         super().__init__(f"invalid request: {fields}")
         self.violations = violations
 
