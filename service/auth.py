@@ -112,5 +112,6 @@ class Authenticator:
         caller = Caller(str(claims["sub"]), frozenset(str(scopes).split()))
         if len(self._verified) >= CACHE_SIZE:
             self._verified.clear()
-        self._verified[token] = (caller, float(claims["exp"]))
+        # PyJWT checked that int() takes exp; float() would overflow on a huge one (INTERNAL).
+        self._verified[token] = (caller, int(claims["exp"]))
         return caller

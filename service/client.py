@@ -29,10 +29,10 @@ import importlib
 import json
 import os
 import sys
-from collections.abc import AsyncGenerator, Coroutine, Mapping, Sequence
+from collections.abc import AsyncGenerator, Coroutine, Iterable, Mapping, Sequence
 from functools import cache
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any, TypedDict, cast
 
 import grpc
 from google.protobuf import json_format, message, message_factory
@@ -98,9 +98,12 @@ async def check_health(
     return health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)
 
 
-def field_violations(error: grpc.aio.AioRpcError) -> list[tuple[str, str]]:
-    """(field, description) pairs of an INVALID_ARGUMENT error's BadRequest details."""
-    for key, value in error.trailing_metadata() or ():
+def field_violations(error: grpc.RpcError) -> list[tuple[str, str]]:
+    """(field, description) pairs of an INVALID_ARGUMENT error's BadRequest details, from
+    grpc.aio or grpc's blocking API (whose trailers the stubs type as objects: they are named
+    (key, value) tuples)."""
+    trailers = cast("Iterable[tuple[str, str | bytes]]", error.trailing_metadata() or ())
+    for key, value in trailers:
         if key == "grpc-status-details-bin" and isinstance(value, bytes):
             status = status_pb2.Status.FromString(value)
             violations: list[tuple[str, str]] = []

@@ -123,8 +123,7 @@ class PageTokens:
     def encode(self, cursor: Cursor, query: str = "") -> str:
         micros = (cursor.create_time - _EPOCH) // _MICROSECOND  # exact, unlike floats
         payload = _TOKEN.pack(_TOKEN_VERSION, micros, cursor.id.bytes)
-        raw = payload + self._mac(self._keys[0], payload, query)
-        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+        return _spelled(payload + self._mac(self._keys[0], payload, query))
 
     def decode(self, token: str, violations: Violations, query: str = "") -> Cursor | None:
         """The cursor a next_page_token holds; None for the first page (an empty token)."""
@@ -134,7 +133,8 @@ class PageTokens:
             if len(token) > MAX_PAGE_TOKEN_LENGTH:
                 raise ValueError("too long")
             raw = base64.urlsafe_b64decode(token.encode("ascii") + b"=" * (-len(token) % 4))
-            if len(raw) != _TOKEN_BYTES:
+            # Decoding skips what is not base64url: only our own spelling is one of ours.
+            if len(raw) != _TOKEN_BYTES or _spelled(raw) != token:
                 raise ValueError("not one of ours")
             payload, mac = raw[: _TOKEN.size], raw[_TOKEN.size :]
             if not any(
@@ -152,6 +152,10 @@ class PageTokens:
                 "(a token only works with the request it came from)",
             )
             return None
+
+
+def _spelled(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
 # The keys the server was configured with (use_page_token_keys, from settings); until then, a

@@ -8,7 +8,8 @@
   implement (the generated base raises NotImplementedError) is UNIMPLEMENTED; any other becomes
   INTERNAL with a message that only gives the request id, and the traceback goes to the log;
 - the caller: a bearer JWT checked against the method's scope when auth is on (service/auth.py);
-- a request that is not a valid message: INVALID_ARGUMENT (grpc itself would say INTERNAL);
+- a request that is not a valid message: INVALID_ARGUMENT (grpc itself would say UNKNOWN),
+  naming the field when it is a string that is not UTF-8;
 - one access-log line: method, status code, duration, request id (service/log.py AccessLog),
   and the request's metrics when they are on (service/metrics.py);
 - a count of RPCs under way, so shutdown knows when the in-flight ones are done.
@@ -16,21 +17,26 @@
 Applied once per method, when the server registers a resource (`intercepted(server, ...)`), not as a
 `grpc.aio.ServerInterceptor`: grpc.aio runs a ServerInterceptor's pipeline again on every call,
 which alone cost 13% of a bare echo server's throughput here (`make bench`), more than this
-whole interceptor is allowed. Health checks and reflection are registered on the server directly
-and pass untouched: probes call them every few seconds, and their lines would drown the log.
+whole interceptor is allowed. Health checks and reflection pass by this interceptor: probes
+call them every few seconds, and their lines would drown the log. They are registered through
+`intercepted(server, RefuseMalformed())`, which only answers their unparsable requests as ours
+are answered.
 """
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
+import inspect
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Any, TypeAlias, cast
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, cast
 
 import grpc
-from google.protobuf import any_pb2
+from google.protobuf import any_pb2, descriptor_pool
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
 from service import auth, deadline
@@ -73,39 +79,128 @@ STATUS_CODES: dict[type[ServiceError], grpc.StatusCode] = {
 class _Unparsed:
     """What a request that was not parsed deserializes to (see _parsing): why, for the client."""
 
-    __slots__ = ("reason",)
+    __slots__ = ("violation",)
 
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-
-
-MALFORMED = _Unparsed("the request is not a valid message")
+    def __init__(self, violation: FieldViolation) -> None:
+        self.violation = violation
 
 
 def _parsing(
-    deserialize: Callable[[bytes], Any] | None, max_bytes: int
+    deserialize: Callable[[bytes], Any] | None, method: str, max_bytes: int | None = None
 ) -> Callable[[bytes], Any] | None:
-    """A deserializer that returns an _Unparsed instead of raising: grpc would answer INTERNAL
+    """A deserializer that returns an _Unparsed instead of raising: grpc would answer UNKNOWN
     for bytes that do not parse, and a client's garbage is an INVALID_ARGUMENT. A request over
     `max_bytes` is not parsed at all: protobuf would build every element of a huge repeated
     field (a million update_mask paths in 3 MB) before any of our checks could refuse it."""
     if deserialize is None:
         return None
+    request_type = _request_type(method)
 
     def parse(data: bytes) -> Any:
-        if len(data) > max_bytes:
-            return _Unparsed(f"the request is {len(data)} bytes; this server takes {max_bytes}")
+        if max_bytes is not None and len(data) > max_bytes:
+            too_big = f"the request is {len(data)} bytes; this server takes {max_bytes}"
+            return _Unparsed(FieldViolation("", too_big))
         try:
             return deserialize(data)
         except Exception:
-            return MALFORMED
+            return _Unparsed(_malformed(request_type, data))
 
     return parse
 
 
+def _request_type(method: str) -> Descriptor | None:
+    """The request message of `/package.Service/Method`, from the descriptor pool that generated
+    code registers its files in (None for a method it does not know)."""
+    try:
+        found = descriptor_pool.Default().FindMethodByName(method.lstrip("/").replace("/", "."))
+    except KeyError:
+        return None
+    return found.input_type
+
+
+def _malformed(request_type: Descriptor | None, data: bytes) -> FieldViolation:
+    """What is wrong with request bytes that do not parse. Protobuf only says "String field had
+    bad UTF-8", so the fields are walked to find which: a client sending Latin-1 or a lone
+    surrogate learns that `invitation.email` is at fault, not just that the request is."""
+    field = None
+    if request_type is not None:
+        with contextlib.suppress(ValueError):  # truncated or corrupt: no field to blame
+            field = _not_utf8(request_type, memoryview(data), "", 0, {})
+    if field is None:
+        return FieldViolation("", "the request is not a valid message")
+    return FieldViolation(field, "is not valid UTF-8")
+
+
+_MAX_DEPTH = 100  # protobuf's own limit on nested messages
+
+
+def _not_utf8(
+    message: Descriptor, data: memoryview, prefix: str, depth: int, counts: dict[str, int]
+) -> str | None:
+    """The path of the first string field in a message's wire bytes that is not UTF-8, if any
+    (`invitation.email`, `update_mask.paths[1]`). Linear in the bytes: each one is read once.
+    `counts` numbers the elements of each repeated field across the whole request, as a message
+    field sent twice is merged into one."""
+    if depth > _MAX_DEPTH:
+        return None
+    for number, value in _length_delimited(data):
+        field = message.fields_by_number.get(number)
+        if field is None:
+            continue
+        path = prefix + field.name
+        if field.is_repeated:
+            counts[path] = index = counts.get(path, -1) + 1
+            path += f"[{index}]"
+        if field.type == FieldDescriptor.TYPE_STRING:
+            try:
+                str(value, "utf-8")
+            except UnicodeDecodeError:
+                return path
+        elif field.type == FieldDescriptor.TYPE_MESSAGE and field.message_type is not None:
+            found = _not_utf8(field.message_type, value, f"{path}.", depth + 1, counts)
+            if found is not None:
+                return found
+    return None
+
+
+def _length_delimited(data: memoryview) -> Iterator[tuple[int, memoryview]]:
+    """(field number, bytes) of each length-delimited field in a message's wire bytes, skipping
+    the others; ValueError where the bytes stop being a message."""
+    position = 0
+    while position < len(data):
+        key, position = _varint(data, position)
+        wire_type = key & 7
+        if wire_type == 0:
+            _, position = _varint(data, position)
+        elif wire_type in (1, 5):  # 64 and 32 bits
+            position += 8 if wire_type == 1 else 4
+        elif wire_type == 2:
+            length, position = _varint(data, position)
+            if position + length > len(data):
+                raise ValueError("truncated")
+            yield key >> 3, data[position : position + length]
+            position += length
+        else:  # groups (long deprecated), or not a wire type at all
+            raise ValueError(f"wire type {wire_type}")
+
+
+def _varint(data: memoryview, position: int) -> tuple[int, int]:
+    value = shift = 0
+    while shift < 64:
+        if position >= len(data):
+            raise ValueError("truncated")
+        byte = data[position]
+        position += 1
+        value |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return value, position
+        shift += 7
+    raise ValueError("a varint of more than ten bytes")
+
+
 def _check_parsed(request: Any) -> None:
     if isinstance(request, _Unparsed):
-        raise InvalidArgument([FieldViolation("", request.reason)])
+        raise InvalidArgument([request.violation])
 
 
 if TYPE_CHECKING:  # generic only in the type stubs
@@ -186,13 +281,17 @@ class RequestInterceptor:
         if handler.unary_unary is not None:
             return grpc.unary_unary_rpc_method_handler(
                 self._unary(method, cast("Unary", handler.unary_unary)),
-                request_deserializer=_parsing(handler.request_deserializer, self.max_request_bytes),
+                request_deserializer=_parsing(
+                    handler.request_deserializer, method, self.max_request_bytes
+                ),
                 response_serializer=handler.response_serializer,
             )
         if handler.unary_stream is not None:
             return grpc.unary_stream_rpc_method_handler(
                 self._server_streaming(method, cast("ServerStreaming", handler.unary_stream)),
-                request_deserializer=_parsing(handler.request_deserializer, self.max_request_bytes),
+                request_deserializer=_parsing(
+                    handler.request_deserializer, method, self.max_request_bytes
+                ),
                 response_serializer=handler.response_serializer,
             )
         return handler  # client streaming is not used by this API; add it here when it is
@@ -298,29 +397,31 @@ class _Call:
         return self
 
     def admit(self, request: Any) -> None:
-        """Refuse the call when the server is full, the request unparsable, or the caller not
-        allowed; note the caller's stream."""
+        """Refuse the call when the server is full, the caller not allowed (before anything is
+        said about the request), or the request unparsable; count the caller's stream."""
         interceptor = self.interceptor
         if interceptor.in_flight > interceptor.max_in_flight:
             raise ResourceExhausted(interceptor._busy(interceptor.max_in_flight, "RPCs"))
         if self.streaming and interceptor.streams > interceptor.max_streams:
             raise ResourceExhausted(interceptor._busy(interceptor.max_streams, "streams"))
+        if interceptor.authenticator is not None:
+            metadata = self.context.invocation_metadata() or ()
+            caller = interceptor.authenticator.authenticate(self.method, metadata)
+            self.token = auth.set_caller(caller)
+            if self.streaming and caller is not None:
+                self._count_stream_of(caller.subject)
         _check_parsed(request)
-        if interceptor.authenticator is None:
-            return
-        metadata = self.context.invocation_metadata() or ()
-        caller = interceptor.authenticator.authenticate(self.method, metadata)
-        self.token = auth.set_caller(caller)
-        if self.streaming and caller is not None:
-            by_caller = interceptor.streams_by_caller
-            open_streams = by_caller.get(caller.subject, 0) + 1
-            by_caller[caller.subject] = open_streams
-            self.caller = caller.subject
-            if open_streams > interceptor.max_streams_per_caller:
-                raise ResourceExhausted(
-                    f"this caller has {interceptor.max_streams_per_caller} streams open "
-                    "already; close one first"
-                )
+
+    def _count_stream_of(self, subject: str) -> None:
+        interceptor = self.interceptor
+        open_streams = interceptor.streams_by_caller.get(subject, 0) + 1
+        interceptor.streams_by_caller[subject] = open_streams
+        self.caller = subject
+        if open_streams > interceptor.max_streams_per_caller:
+            raise ResourceExhausted(
+                f"this caller has {interceptor.max_streams_per_caller} streams open already; "
+                "close one first"
+            )
 
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, tb: object
@@ -363,10 +464,91 @@ class _Call:
                     del interceptor.streams_by_caller[self.caller]
 
 
+class Wraps(Protocol):
+    """What `intercepted` puts around each method handler: RequestInterceptor, or
+    RefuseMalformed."""
+
+    def wrap(self, method: str, handler: Handler) -> Handler: ...
+
+
+class RefuseMalformed:
+    """For the services that pass by RequestInterceptor (health, reflection): their handlers as
+    they are, except that a request that does not parse is INVALID_ARGUMENT, as on our own
+    services. grpc would answer UNKNOWN, and log a client's bad bytes as a traceback."""
+
+    def wrap(self, method: str, handler: Handler) -> Handler:
+        parse = _parsing(handler.request_deserializer, method)
+        respond = handler.response_serializer
+        if handler.unary_unary is not None:
+            return grpc.unary_unary_rpc_method_handler(
+                _refusing(handler.unary_unary, streamed=False),
+                request_deserializer=parse,
+                response_serializer=respond,
+            )
+        if handler.unary_stream is not None:
+            return grpc.unary_stream_rpc_method_handler(
+                _refusing(handler.unary_stream, streamed=False),
+                request_deserializer=parse,
+                response_serializer=respond,
+            )
+        if handler.stream_unary is not None:
+            return grpc.stream_unary_rpc_method_handler(
+                _refusing(handler.stream_unary, streamed=True),
+                request_deserializer=parse,
+                response_serializer=respond,
+            )
+        if handler.stream_stream is not None:
+            return grpc.stream_stream_rpc_method_handler(
+                _refusing(handler.stream_stream, streamed=True),
+                request_deserializer=parse,
+                response_serializer=respond,
+            )
+        return handler
+
+
+def _refusing(behavior: Callable[..., Any], *, streamed: bool) -> Callable[..., Any]:
+    """`behavior`, after a check of its request (of each request, when they are `streamed`);
+    an async generator stays one, as grpc tells the two kinds apart."""
+
+    async def checked(requests: Any, context: Context) -> Any:
+        if streamed:
+            return _each_parsed(requests, context)
+        await _refuse_malformed(requests, context)
+        return requests
+
+    if inspect.isasyncgenfunction(behavior):
+
+        async def generating(requests: Any, context: Context) -> AsyncIterator[Any]:
+            async for response in behavior(await checked(requests, context), context):
+                yield response
+
+        return generating
+
+    async def returning(requests: Any, context: Context) -> Any:
+        result = behavior(await checked(requests, context), context)
+        return await result if inspect.isawaitable(result) else result  # grpc.aio allows both
+
+    return returning
+
+
+async def _each_parsed(requests: AsyncIterator[Any], context: Context) -> AsyncIterator[Any]:
+    async for request in requests:
+        await _refuse_malformed(request, context)
+        yield request
+
+
+async def _refuse_malformed(request: Any, context: Context) -> None:
+    if isinstance(request, _Unparsed):
+        error = InvalidArgument([request.violation])
+        details = _rich_status(error)
+        trailers = ((STATUS_DETAILS, details),) if details is not None else ()
+        await context.abort(grpc.StatusCode.INVALID_ARGUMENT, error.message, trailers)
+
+
 class _InterceptedGenericHandler(grpc.GenericRpcHandler):
     """A generic handler whose method handlers are wrapped, each once, on first use."""
 
-    def __init__(self, inner: grpc.GenericRpcHandler, interceptor: RequestInterceptor) -> None:
+    def __init__(self, inner: grpc.GenericRpcHandler, interceptor: Wraps) -> None:
         self.inner = inner
         self.interceptor = interceptor
         self.wrapped: dict[str, Handler | None] = {}
@@ -383,7 +565,7 @@ class intercepted:  # noqa: N801  (used like a function: `add_X_to_server(s, int
     """Stands in for the server in a generated `add_XServicer_to_server` call, and hands the
     server every method handler with the interceptor around it."""
 
-    def __init__(self, server: grpc.aio.Server, interceptor: RequestInterceptor) -> None:
+    def __init__(self, server: grpc.aio.Server, interceptor: Wraps) -> None:
         self.server = server
         self.interceptor = interceptor
 

@@ -21,13 +21,13 @@ from typing import Any, TypeVar, cast
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
+from grpc_reflection.v1alpha import reflection, reflection_pb2_grpc
 
 from service import conventions, tracing
 from service.auth import Authenticator
 from service.config import Settings
 from service.db.database import Database
-from service.interceptors import RequestInterceptor, intercepted
+from service.interceptors import RefuseMalformed, RequestInterceptor, intercepted
 from service.log import AccessLog
 from service.metrics import Metrics
 from service.resource import Background, Resource, all_scopes
@@ -54,7 +54,8 @@ class StartupError(Exception):
 
 class BoundedHealth(health.aio.HealthServicer):
     """grpcio-health-checking's servicer, with a cap on open Watch streams: each holds a task
-    and memory, and a health check must never be a way to exhaust the process."""
+    and memory, and a health check must never be a way to exhaust the process. Its List
+    answers UNIMPLEMENTED by itself."""
 
     def __init__(self, max_watches: int) -> None:
         super().__init__()
@@ -78,6 +79,14 @@ class BoundedHealth(health.aio.HealthServicer):
             await super().Watch(request, context)
         finally:
             self.watching -= 1
+
+    async def List(  # noqa: N802  (the gRPC method's name)
+        self, request: object, context: grpc.aio.ServicerContext[object, object]
+    ) -> None:
+        """grpc.health.v1's List is registered, but the library does not implement it: its
+        generated stand-in raised NotImplementedError, which grpc logged as a traceback for
+        every call, and health calls need no token."""
+        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "health List is not served: use Check")
 
 
 def _check_tls(key: bytes, cert: bytes, client_ca: bytes | None) -> None:
@@ -199,10 +208,16 @@ class Server:
             resource.add_to_server(servicer, registrar)
             if isinstance(servicer, Background):
                 self.background.append(servicer)
-        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.grpc)
+        # Health and reflection pass by the interceptor, but refuse bad bytes as ours do.
+        plain = cast("grpc.aio.Server", intercepted(self.grpc, RefuseMalformed()))
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, plain)
         if settings.reflection_enabled:
             names = (*self.service_names, health.SERVICE_NAME, reflection.SERVICE_NAME)
-            reflection.enable_server_reflection(names, self.grpc)
+            # What reflection.enable_server_reflection does for an aio server (it tells one
+            # apart by its class, so it cannot be handed the stand-in). The stubs leave the
+            # generated function untyped.
+            add_reflection = reflection_pb2_grpc.add_ServerReflectionServicer_to_server
+            add_reflection(reflection.aio.ReflectionServicer(names), plain)  # type: ignore[no-untyped-call]
 
     async def _set_health(self, serving: bool) -> None:
         status = (

@@ -13,7 +13,7 @@ import pytest
 from tools import codegen
 
 if TYPE_CHECKING:
-    from tests.support import ServerProcess
+    from tests.support import JwtKeys, ServerProcess
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -90,5 +90,29 @@ def server(database_url: str) -> Iterator[ServerProcess]:
     from tests.support import PROBE_SERVER, ServerProcess
 
     server = ServerProcess(database_url, module=PROBE_SERVER, reflection="true").start()
+    yield server
+    server.stop_cleanly()
+
+
+@pytest.fixture(scope="session")
+def keys(tmp_path_factory: pytest.TempPathFactory) -> JwtKeys:
+    """The key pair of auth_server: tokens signed with it are the server's to accept."""
+    from tests.support import JwtKeys
+
+    return JwtKeys.generate(tmp_path_factory.mktemp("jwt"))
+
+
+@pytest.fixture(scope="session")
+def auth_server(database_url: str, keys: JwtKeys) -> Iterator[ServerProcess]:
+    """The same probe server, with authentication on (bearer JWTs verified with `keys`) and
+    reflection on, shared by the session."""
+    from tests.support import PROBE_SERVER, ServerProcess
+
+    server = ServerProcess(
+        database_url,
+        module=PROBE_SERVER,
+        reflection="true",
+        auth_jwt_public_key_file=str(keys.public_file),
+    ).start()
     yield server
     server.stop_cleanly()

@@ -1,4 +1,5 @@
-"""Running the real server as a process, the way `make run` and the image do."""
+"""Running the real server as a process, the way `make run` and the image do, and calling it as
+clients do, hostile ones included."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import threading
 import time
 import urllib.request
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,8 +26,12 @@ import grpc
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from google.protobuf.descriptor import Descriptor
+from google.protobuf.message import Message
 from grpc_health.v1 import health_pb2
+from hypothesis import strategies as st
 
+from service.client import field_violations
 from service.db.database import asyncpg_dsn
 from tools.codegen import ROOT
 
@@ -235,15 +240,15 @@ def unique_mark() -> str:
 
 
 @dataclass(frozen=True)
-class Keys:
-    """An RSA key pair for bearer tokens: the public key in a file for AUTH_JWT_PUBLIC_KEY_FILE,
-    the private one to sign tokens with."""
+class JwtKeys:
+    """The key pair of an authenticated server: it verifies bearer tokens with `public_file`
+    (AUTH_JWT_PUBLIC_KEY_FILE), and tests sign theirs with `private` (RS256)."""
 
     private: rsa.RSAPrivateKey
     public_file: Path
 
     @classmethod
-    def made_in(cls, folder: Path) -> Keys:
+    def generate(cls, folder: Path) -> JwtKeys:
         private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         public_file = folder / "public.pem"
         public_file.write_bytes(
@@ -254,8 +259,184 @@ class Keys:
         return cls(private, public_file)
 
     def token(self, *, scope: str, expires_in: float = 600, sub: str = "tester") -> str:
-        claims = {"sub": sub, "scope": scope, "exp": int(time.time() + expires_in)}
+        return self.sign({"sub": sub, "scope": scope, "exp": int(time.time() + expires_in)})
+
+    def sign(self, claims: dict[str, object]) -> str:
+        """A token of these claims, as they are, validly signed."""
         return jwt.encode(claims, self.private, algorithm="RS256")
+
+
+def logged_through(server: ServerProcess, request_id: str, within: float = 10.0) -> None:
+    """Wait for the access-log line of the RPC sent with `request_id` (x-request-id): every
+    line the server wrote before it has been read into server.logs too."""
+    deadline = time.monotonic() + within
+    while not any(entry.get("request_id") == request_id for entry in reversed(server.logs)):
+        assert time.monotonic() < deadline, f"no log line of request {request_id}"
+        time.sleep(0.02)
+
+
+def tracebacks(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The log entries that carry an exception, or report one (grpc's own are ERRORs too)."""
+    return [
+        entry
+        for entry in entries
+        if "exception" in entry
+        or entry.get("level") in {"ERROR", "CRITICAL"}
+        or "Traceback" in str(entry.get("message", ""))
+    ]
+
+
+# Hostile input -------------------------------------------------------------------------------
+
+Code = grpc.StatusCode
+# What a client's request may be answered with: a code the service chose. INTERNAL and UNKNOWN
+# say that the service failed; they must never answer anything a client sends.
+DELIBERATE = frozenset(
+    {Code.OK, Code.INVALID_ARGUMENT, Code.ALREADY_EXISTS, Code.NOT_FOUND, Code.FAILED_PRECONDITION}
+)
+
+# Characters that trouble text handling, besides what st.text() draws from every category:
+# NUL and the C0 and C1 controls; zero-width, soft-hyphen and bidi-control characters;
+# noncharacters; line and paragraph separators; private use; a tag character; characters that
+# NFKC or case folding turn into several; and lone surrogates, which are not UTF-8 at all.
+HOSTILE_CHARACTERS = (
+    *map(chr, range(0x20)),
+    *map(chr, range(0x7F, 0xA0)),
+    *("\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad"),
+    *("\u200e", "\u200f", "\u061c", *map(chr, [*range(0x202A, 0x202F), *range(0x2066, 0x206A)])),
+    *("\ufdd0", "\ufdef", "\ufffe", "\uffff", "\U0001fffe", "\U0010ffff"),
+    *("\u2028", "\u2029", "\ue000", "\U000f0000", "\U000e0001"),
+    *("\ufdfa", "\ufb03", "\u0130", "\u00df", "\uff21", "\u0301", "\ufffd"),
+    *("\ud800", "\udbff", "\udc00", "\udfff"),
+)
+
+
+def hostile_text(min_size: int = 0, max_size: int | None = 40) -> st.SearchStrategy[str]:
+    """Text of every Unicode category (st.characters()), half of its characters
+    HOSTILE_CHARACTERS. A list joined: st.text() would merge the two alphabets into one range
+    of code points and all but never draw the hostile ones."""
+    characters = st.sampled_from(HOSTILE_CHARACTERS) | st.characters()
+    return st.lists(characters, min_size=min_size, max_size=max_size).map("".join)
+
+
+# Byte sequences that are not UTF-8: a stray continuation byte, bytes UTF-8 never uses, an
+# overlong "/", a lone surrogate, a code point past U+10FFFF, a five-byte form, cut-short ones.
+NOT_UTF8 = (
+    *(b"\x80", b"\xbf", b"\xc0", b"\xc1", b"\xf5", b"\xfe", b"\xff", b"\xc0\xaf"),
+    *(b"\xe0\x80\xaf", b"\xed\xa0\x80", b"\xed\xbf\xbf", b"\xf4\x90\x80\x80"),
+    *(b"\xf8\x88\x80\x80\x80", b"\xc3", b"\xe2\x82", b"\xf0\x9f\x98"),
+)
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode()
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+# Valid text around bytes that are not: still not UTF-8 (valid text never starts with a
+# continuation byte, nor ends inside a sequence).
+not_utf8 = st.builds(
+    lambda before, bad, after: before.encode() + bad + after.encode(),
+    st.text(max_size=8),
+    st.sampled_from(NOT_UTF8) | st.binary(min_size=1, max_size=8).filter(lambda b: not _is_utf8(b)),
+    st.text(max_size=8),
+)
+
+
+def utf8(text: str) -> bytes:
+    """Text as a client sends it, lone surrogates included (as their three bytes, which are not
+    UTF-8): grpc clients in other languages can send what Python's protobuf refuses to."""
+    return text.encode("utf-8", "surrogatepass")
+
+
+def wire_field(number: int, payload: bytes) -> bytes:
+    """A length-delimited field (string, bytes or message) as protobuf encodes it: tag, length,
+    payload. For requests protobuf refuses to build, such as a string that is not UTF-8."""
+    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while value > 0x7F:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def with_text(request: Message, numbers: Sequence[int], text: bytes) -> bytes:
+    """The request's bytes with the string field at `numbers` (field numbers, outermost first:
+    (1, 2) is invitation.email) set to `text`, whatever its bytes: protobuf merges a message
+    field that occurs twice, so the field is appended."""
+    field = text
+    for number in reversed(numbers):
+        field = wire_field(number, field)
+    return bytes(request.SerializeToString()) + field
+
+
+def is_field_path(message: Descriptor, path: str) -> bool:
+    """Whether `path` names a field of the message, as field violations do: `invitation.email`,
+    `update_mask.paths[1]` (an index only on a repeated field)."""
+    current: Descriptor | None = message
+    for part in path.split("."):
+        name, bracket, index = part.partition("[")
+        field = current.fields_by_name.get(name) if current is not None else None
+        if field is None:
+            return False
+        if bracket and not (field.is_repeated and index.endswith("]") and index[:-1].isdigit()):
+            return False
+        current = field.message_type
+    return True
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a client observes of a call: the status code, its message, the field violations,
+    and the response's bytes (the first message of a stream) when it succeeded."""
+
+    code: grpc.StatusCode
+    details: str
+    violations: list[tuple[str, str]]
+    response: bytes | None = None
+
+    @property
+    def fields(self) -> list[str]:
+        return [field for field, _ in self.violations]
+
+
+def send(
+    channel: grpc.Channel,
+    method: str,
+    body: bytes,
+    *,
+    token: str | None = None,
+    request_id: str | None = None,
+    streaming: bool = False,
+    timeout: float = 10.0,
+) -> Answer:
+    """Call `method` with request bytes sent as they are (and a bearer token)."""
+    metadata: tuple[tuple[str, str | bytes], ...] = ()
+    if token is not None:
+        metadata += (("authorization", f"Bearer {token}"),)
+    if request_id is not None:
+        metadata += (("x-request-id", request_id),)
+    try:
+        if streaming:
+            stream: grpc.UnaryStreamMultiCallable[bytes, bytes] = channel.unary_stream(method)
+            responses = stream(body, timeout=timeout, metadata=metadata)
+            try:
+                response = next(iter(responses), None)
+            finally:
+                responses.cancel()
+        else:
+            unary: grpc.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary(method)
+            response = unary(body, timeout=timeout, metadata=metadata)
+    except grpc.RpcError as error:
+        return Answer(error.code(), error.details() or "", field_violations(error))
+    return Answer(Code.OK, "", [], response)
 
 
 def scrape(port: int) -> str:

@@ -19,7 +19,7 @@ from tests.probe_resource import SERVICE, ProbeClient
 from tests.stalled import StalledConnection
 from tests.support import (
     PROBE_SERVER,
-    Keys,
+    JwtKeys,
     MarkHold,
     ServerProcess,
     poll,
@@ -215,7 +215,7 @@ async def test_a_connection_that_never_reads_is_closed_after_its_age_and_grace(
 
 
 async def test_one_caller_cannot_hold_every_stream(database_url: str, tmp_path: Path) -> None:
-    keys = Keys.made_in(tmp_path)
+    keys = JwtKeys.generate(tmp_path)
     server = ServerProcess(
         database_url,
         module=PROBE_SERVER,

@@ -26,7 +26,7 @@ from service.client import channel_credentials
 from service.resource import all_scopes
 from service.resources import RESOURCES
 from tests.probe_resource import SERVICE, ProbeClient
-from tests.support import PROBE_SERVER, Keys, ServerProcess, poll, unique_mark
+from tests.support import PROBE_SERVER, JwtKeys, ServerProcess, poll, unique_mark
 
 Code = grpc.StatusCode
 
@@ -182,20 +182,6 @@ async def test_mutual_tls_refuses_clients_without_a_trusted_certificate(
 # Authentication ------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def keys(tmp_path_factory: pytest.TempPathFactory) -> Keys:
-    return Keys.made_in(tmp_path_factory.mktemp("jwt"))
-
-
-@pytest.fixture(scope="module")
-def auth_server(database_url: str, keys: Keys) -> Iterator[ServerProcess]:
-    server = ServerProcess(
-        database_url, module=PROBE_SERVER, auth_jwt_public_key_file=str(keys.public_file)
-    ).start()
-    yield server
-    server.stop_cleanly()
-
-
 async def call_with(server: ServerProcess, token: str | None) -> Code:
     async with ProbeClient(server.target, token=token) as client:
         try:
@@ -206,15 +192,17 @@ async def call_with(server: ServerProcess, token: str | None) -> Code:
 
 
 async def test_a_valid_token_with_the_scope_is_accepted(
-    auth_server: ServerProcess, keys: Keys
+    auth_server: ServerProcess, keys: JwtKeys
 ) -> None:
     assert await call_with(auth_server, keys.token(scope="probe.read probe.write")) is Code.OK
 
 
 async def test_missing_malformed_expired_and_wrong_tokens_are_refused(
-    auth_server: ServerProcess, keys: Keys
+    auth_server: ServerProcess, keys: JwtKeys
 ) -> None:
-    other = Keys(rsa.generate_private_key(public_exponent=65537, key_size=2048), keys.public_file)
+    other = JwtKeys(
+        rsa.generate_private_key(public_exponent=65537, key_size=2048), keys.public_file
+    )
     scope = "probe.write"
     assert await call_with(auth_server, None) is Code.UNAUTHENTICATED
     assert await call_with(auth_server, "not-a-jwt") is Code.UNAUTHENTICATED
@@ -254,7 +242,7 @@ async def test_malformed_authorization_metadata_is_refused(auth_server: ServerPr
 
 
 async def test_health_needs_no_token_and_secrets_stay_out_of_the_logs(
-    auth_server: ServerProcess, keys: Keys
+    auth_server: ServerProcess, keys: JwtKeys
 ) -> None:
     token = keys.token(scope="probe.read")
     async with ProbeClient(auth_server.target) as client:
@@ -311,7 +299,7 @@ def test_every_probe_method_has_a_scope_listed_here() -> None:
 
 
 async def test_a_token_without_the_resources_scopes_is_denied_every_method(
-    auth_server: ServerProcess, keys: Keys
+    auth_server: ServerProcess, keys: JwtKeys
 ) -> None:
     """Scopes are per resource: every other resource's scopes open none of the probe's."""
     others = {scope for scope in all_scopes(RESOURCES).values() if scope is not None}
@@ -324,7 +312,7 @@ async def test_a_token_without_the_resources_scopes_is_denied_every_method(
 
 @pytest.mark.parametrize("method", sorted(PROBE_SCOPES))
 async def test_each_method_needs_its_own_scope(
-    auth_server: ServerProcess, keys: Keys, method: str
+    auth_server: ServerProcess, keys: JwtKeys, method: str
 ) -> None:
     needed = PROBE_SCOPES[method]
     [other] = {"probe.read", "probe.write"} - {needed}
@@ -335,7 +323,7 @@ async def test_each_method_needs_its_own_scope(
 
 
 async def test_a_method_without_a_scope_stops_start_up_with_auth_on(
-    database_url: str, keys: Keys
+    database_url: str, keys: JwtKeys
 ) -> None:
     server = ServerProcess(
         database_url,

@@ -20,7 +20,7 @@ from generated.invitations.v1.invitations_enums import Role
 from service.client import check_health, field_violations
 from service.invitations.client import InvitationsClient
 from tests.stalled import StalledConnection
-from tests.support import Keys, ServerProcess, poll, sample, scrape
+from tests.support import JwtKeys, ServerProcess, poll, sample, scrape
 from tools.probe import free_port
 
 HEALTH_WATCH = "/grpc.health.v1.Health/Watch"
@@ -60,7 +60,7 @@ async def timed(call: Awaitable[object]) -> float:
 async def test_thousands_of_hostile_streams_leave_get_and_health_answering(
     database_url: str, tmp_path: Path
 ) -> None:
-    keys = Keys.made_in(tmp_path)
+    keys = JwtKeys.generate(tmp_path)
     metrics_port = free_port()
     server = ServerProcess(
         database_url,

@@ -10,19 +10,15 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import grpc
-import jwt
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 
 from service.client import Client, RequestError, field_violations
-from tests.support import ServerProcess
+from tests.support import JwtKeys, ServerProcess
 from tools.codegen import ROOT
 
 CREATE = "invitations.v1.InvitationService/CreateInvitation"
@@ -248,37 +244,11 @@ async def test_python_api_errors(server: ServerProcess) -> None:
 # Tokens, with authentication on ------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def signing_key(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> tuple[ec.EllipticCurvePrivateKey, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    public = tmp_path_factory.mktemp("jwt") / "public.pem"
-    public.write_bytes(
-        key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-    )
-    return key, public
-
-
-@pytest.fixture(scope="module")
-def auth_server(
-    database_url: str, signing_key: tuple[ec.EllipticCurvePrivateKey, Path]
-) -> Iterator[ServerProcess]:
-    server = ServerProcess(database_url, auth_jwt_public_key_file=str(signing_key[1])).start()
-    yield server
-    server.stop_cleanly()
-
-
 @pytest.mark.parametrize("module", ["service.client", "service.invitations.client"])
 def test_both_command_lines_send_the_token_of_service_token(
-    auth_server: ServerProcess,
-    signing_key: tuple[ec.EllipticCurvePrivateKey, Path],
-    module: str,
+    auth_server: ServerProcess, keys: JwtKeys, module: str
 ) -> None:
-    claims = {"sub": "cli", "scope": "invitations.read", "exp": int(time.time()) + 600}
-    token = jwt.encode(claims, signing_key[0], algorithm="ES256")
+    token = keys.token(scope="invitations.read", sub="cli")
     args = (
         ("call", "InvitationService/ListInvitations") if module == "service.client" else ("list",)
     )

@@ -71,6 +71,12 @@ def test_garbage_is_refused(token: str) -> None:
     assert decoded(PageTokens([NEW]), token) is None
 
 
+@pytest.mark.parametrize("spelling", ["{}==", "{}.", "\n{}", "{} "])
+def test_only_the_tokens_own_spelling_is_accepted(spelling: str) -> None:
+    tokens = PageTokens([NEW])
+    assert decoded(tokens, spelling.format(tokens.encode(CURSOR))) is None
+
+
 def test_keys_shorter_than_32_bytes_are_refused() -> None:
     with pytest.raises(ValueError, match="32 bytes"):
         PageTokens([b"short"])
