@@ -32,7 +32,7 @@ class ProtoEnum(TypeDecorator[E]):
         self, enum_class: type[E], name: str, *, renamed: Mapping[str, str] | None = None
     ) -> None:
         """`renamed` maps old labels to new ones, for values renamed in the proto, so the next
-        migration renames them in place (service/db/enum_migrations.py) instead of dropping
+        migration renames them in place (service/db/enum_migrations/) instead of dropping
         and re-adding them. Once that migration has run everywhere, the entries can go."""
         labels = [member.name for member in enum_class if member.value != 0]
         super().__init__(*labels, name=name)

@@ -490,9 +490,9 @@ def test_a_rewrite_gives_up_on_a_busy_table_after_its_lock_timeout(
 ) -> None:
     import threading
 
-    from service.db import enum_migrations
+    from service.db.enum_migrations import operations
 
-    monkeypatch.setattr(enum_migrations, "LOCK_TIMEOUT", "200ms")
+    monkeypatch.setattr(operations, "LOCK_TIMEOUT", "200ms")
     project.sql("DELETE FROM things WHERE status = 'B'")
     project.declare(["A"])
     project.autogenerate("remove B")

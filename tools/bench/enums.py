@@ -2,7 +2,7 @@
 
 A table of ROWS rows with an enum column and an index on it, in a scratch database of the local
 PostgreSQL. Each operation runs through the same Alembic operation code a revision calls
-(service/db/enum_migrations.py), in its own transaction. "Rewrite" compares the table's
+(service/db/enum_migrations/), in its own transaction. "Rewrite" compares the table's
 pg_class.relfilenode before and after. Target (issue 4): appends and renames take milliseconds
 and rewrite nothing.
 """

@@ -1,0 +1,133 @@
+"""What revisions call (`enum_values.add_value(...)` and the others), and the SQL each runs."""
+
+from __future__ import annotations
+
+import functools
+from importlib import resources
+
+import sqlalchemy as sa
+from alembic import op
+from alembic.operations import Operations
+
+from service.db.enum_migrations.plan import (
+    AddEnumValueOp,
+    RemoveEnumValueOp,
+    RenameEnumValueOp,
+    ReorderEnumValuesOp,
+)
+
+LOCK_TIMEOUT = "5s"  # a rewrite waits this long for its table lock, then fails cleanly
+
+
+class EnumMigrationError(RuntimeError):
+    """An enum change that cannot go ahead; the message says why. Nothing was changed."""
+
+
+class EnumValueInUseError(EnumMigrationError):
+    """A value to remove is still held by rows; the message names them."""
+
+
+def add_value(
+    type_name: str,
+    value: str,
+    *,
+    before: str | None = None,
+    after: str | None = None,
+    schema: str | None = None,
+) -> None:
+    """ALTER TYPE ... ADD VALUE, in place (no rewrite), before or after an existing value."""
+    op.invoke(AddEnumValueOp(type_name, value, before=before, after=after, schema=schema))
+
+
+def rename_value(type_name: str, old: str, new: str, *, schema: str | None = None) -> None:
+    """ALTER TYPE ... RENAME VALUE, in place (no rewrite); rows follow the new name."""
+    op.invoke(RenameEnumValueOp(type_name, old, new, schema=schema))
+
+
+def remove_value(
+    type_name: str, value: str, *, values: list[str], schema: str | None = None
+) -> None:
+    """Remove a value no row holds; `values` are the type's values afterwards. Rewrites."""
+    op.invoke(RemoveEnumValueOp(type_name, value, values=values, schema=schema))
+
+
+def reorder_values(type_name: str, *, values: list[str], schema: str | None = None) -> None:
+    """Give the values a new order (PostgreSQL has no in-place reorder). Rewrites."""
+    op.invoke(ReorderEnumValuesOp(type_name, values=values, schema=schema))
+
+
+# SQL ------------------------------------------------------------------------------------------
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _names(operations: Operations, name: str, schema: str | None) -> str:
+    quote = operations.get_bind().dialect.identifier_preparer.quote
+    return f"{quote(schema)}.{quote(name)}" if schema else quote(name)
+
+
+@Operations.implementation_for(AddEnumValueOp)
+def _add(operations: Operations, op: AddEnumValueOp) -> None:
+    where = ""
+    if op.before is not None:
+        where = f" BEFORE {_literal(op.before)}"
+    elif op.after is not None:
+        where = f" AFTER {_literal(op.after)}"
+    type_name = _names(operations, op.type_name, op.schema)
+    operations.execute(f"ALTER TYPE {type_name} ADD VALUE {_literal(op.value)}{where}")
+
+
+@Operations.implementation_for(RenameEnumValueOp)
+def _rename(operations: Operations, op: RenameEnumValueOp) -> None:
+    type_name = _names(operations, op.type_name, op.schema)
+    operations.execute(
+        f"ALTER TYPE {type_name} RENAME VALUE {_literal(op.old)} TO {_literal(op.new)}"
+    )
+
+
+@Operations.implementation_for(RemoveEnumValueOp)
+def _remove(operations: Operations, op: RemoveEnumValueOp) -> None:
+    _rewrite(operations, rewrite_sql(op.type_name, op.schema, op.values, removing=op.value))
+
+
+@Operations.implementation_for(ReorderEnumValuesOp)
+def _reorder(operations: Operations, op: ReorderEnumValuesOp) -> None:
+    _rewrite(operations, rewrite_sql(op.type_name, op.schema, op.values))
+
+
+def _rewrite(operations: Operations, sql: str) -> None:
+    """Run a rewrite block; its refusals become EnumMigrationErrors with the same message."""
+    try:
+        operations.execute(sql)
+    except sa.exc.DBAPIError as error:
+        message = str(error.orig).split("\n")[0]
+        for marker, kind in (("cannot remove", EnumValueInUseError), ("cannot rewrite", None)):
+            if marker in message:
+                detail = message[message.index(marker) :]
+                raise (kind or EnumMigrationError)(detail) from None
+        raise
+
+
+@functools.cache
+def _rewrite_template() -> str:
+    """rewrite.sql: one PL/pgSQL block, its {placeholders} filled by rewrite_sql."""
+    return resources.files(__package__).joinpath("rewrite.sql").read_text()
+
+
+def rewrite_sql(
+    type_name: str, schema: str | None, values: list[str], *, removing: str | None = None
+) -> str:
+    """The DO block that recreates the type with `values` and converts every column to it,
+    after checking that no row holds `removing`."""
+    literals = [type_name, *(schema or "",), *values, removing or ""]
+    if any("$enum_rewrite$" in literal for literal in literals):
+        raise EnumMigrationError("a name or value contains '$enum_rewrite$'")
+    return _rewrite_template().format(
+        schema=_literal(schema) if schema else "NULL",
+        name=_literal(type_name),
+        removing=_literal(removing) if removing is not None else "NULL",
+        values=", ".join(_literal(v) for v in values),
+        lock_timeout=_literal(LOCK_TIMEOUT),
+    )

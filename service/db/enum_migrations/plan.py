@@ -1,0 +1,103 @@
+"""The pure step: which operations turn one list of enum values into another, each with its
+reverse. No database here, so it can be tested on its own."""
+
+from __future__ import annotations
+
+from alembic.operations import MigrateOperation
+
+
+class EnumValueOp(MigrateOperation):
+    """Base: one change to one enum type; `undo` is the operation that reverses it."""
+
+    def __init__(self, type_name: str, *, schema: str | None = None) -> None:
+        self.type_name = type_name
+        self.schema = schema
+        self.undo: EnumValueOp | None = None
+
+    def reverse(self) -> EnumValueOp:
+        if self.undo is None:
+            raise NotImplementedError(f"{type(self).__name__} was not built with its reverse")
+        return self.undo
+
+
+class AddEnumValueOp(EnumValueOp):
+    def __init__(
+        self,
+        type_name: str,
+        value: str,
+        *,
+        before: str | None = None,
+        after: str | None = None,
+        schema: str | None = None,
+    ) -> None:
+        super().__init__(type_name, schema=schema)
+        self.value, self.before, self.after = value, before, after
+
+
+class RenameEnumValueOp(EnumValueOp):
+    def __init__(self, type_name: str, old: str, new: str, *, schema: str | None = None) -> None:
+        super().__init__(type_name, schema=schema)
+        self.old, self.new = old, new
+
+    def reverse(self) -> EnumValueOp:
+        return RenameEnumValueOp(self.type_name, self.new, self.old, schema=self.schema)
+
+
+class RemoveEnumValueOp(EnumValueOp):
+    """Remove `value`; `values` are the type's values afterwards, in order."""
+
+    def __init__(
+        self, type_name: str, value: str, *, values: list[str], schema: str | None = None
+    ) -> None:
+        super().__init__(type_name, schema=schema)
+        self.value, self.values = value, list(values)
+
+
+class ReorderEnumValuesOp(EnumValueOp):
+    def __init__(self, type_name: str, *, values: list[str], schema: str | None = None) -> None:
+        super().__init__(type_name, schema=schema)
+        self.values = list(values)
+
+
+# Planning -------------------------------------------------------------------------------------
+
+
+def plan(
+    type_name: str, schema: str | None, old: list[str], new: list[str], renamed: dict[str, str]
+) -> list[EnumValueOp]:
+    """The operations that turn `old` into `new`, each with its reverse: renames first, then
+    removals, a reorder if the surviving values changed order, then additions in place."""
+    ops: list[EnumValueOp] = []
+    current = list(old)
+    for was, now in renamed.items():
+        if was in current and now in new and now not in current:
+            ops.append(RenameEnumValueOp(type_name, was, now, schema=schema))
+            current[current.index(was)] = now
+    for value in [v for v in current if v not in new]:
+        before = list(current)
+        current.remove(value)
+        remove = RemoveEnumValueOp(type_name, value, values=current, schema=schema)
+        remove.undo = _add_op(type_name, schema, before, value)
+        ops.append(remove)
+    wanted = [v for v in new if v in current]
+    if wanted != current:
+        reorder = ReorderEnumValuesOp(type_name, values=wanted, schema=schema)
+        reorder.undo = ReorderEnumValuesOp(type_name, values=current, schema=schema)
+        ops.append(reorder)
+        current = wanted
+    for value in [v for v in new if v not in current]:
+        target = [v for v in new if v in current or v == value]
+        add = _add_op(type_name, schema, target, value)
+        add.undo = RemoveEnumValueOp(type_name, value, values=list(current), schema=schema)
+        ops.append(add)
+        current = target
+    return ops
+
+
+def _add_op(type_name: str, schema: str | None, values: list[str], value: str) -> AddEnumValueOp:
+    """ADD VALUE that puts `value` where it stands in `values`."""
+    index = values.index(value)
+    if index + 1 < len(values):
+        return AddEnumValueOp(type_name, value, before=values[index + 1], schema=schema)
+    after = values[index - 1] if index else None
+    return AddEnumValueOp(type_name, value, after=after, schema=schema)
