@@ -38,19 +38,16 @@ class InvalidArgument(ServiceError):
     """The request is malformed; its bad fields are listed (the first MAX_VIOLATIONS)."""
 
     def __init__(self, violations: list[FieldViolation]) -> None:
+        more = len(violations) - MAX_VIOLATIONS
         violations = [
             FieldViolation(v.field[:MAX_DESCRIPTION], v.description[:MAX_DESCRIPTION])
             for v in violations[:MAX_VIOLATIONS]
-        ] + (
-            [FieldViolation("", f"and {len(violations) - MAX_VIOLATIONS} more violations")]
-            if len(violations) > MAX_VIOLATIONS
-            else []
-        )
+        ]
         # A violation of no field (an empty path) is the whole request's.
         fields = ", ".join(
             f"{v.field}: {v.description}" if v.field else v.description for v in violations
         )
-        super().__init__(f"invalid request: {fields}")
+        super().__init__(f"invalid request: {fields}" + (f" (and {more} more)" if more > 0 else ""))
         self.violations = violations
 
 

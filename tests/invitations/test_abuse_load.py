@@ -148,7 +148,8 @@ async def test_a_million_path_update_mask_is_refused_before_it_costs_anything(
 
 async def test_a_request_with_fifty_mistakes_gets_a_bounded_answer(server: ServerProcess) -> None:
     """Fifty long unknown paths: the client still receives its error (grpc clients refuse
-    trailers over 8 KiB), with the first ten violations and a count of the rest."""
+    trailers over 8 KiB), with the first ten violations, and the count of the rest in its
+    message."""
     request = pb.UpdateInvitationRequest(
         invitation=pb.Invitation(name="invitations/00000000-0000-4000-8000-000000000000"),
         update_mask=field_mask_pb2.FieldMask(paths=[f"{n}{'z' * 1000}" for n in range(50)]),
@@ -159,6 +160,6 @@ async def test_a_request_with_fifty_mistakes_gets_a_bounded_answer(server: Serve
     error = caught.value
     assert error.code() is grpc.StatusCode.INVALID_ARGUMENT
     violations = field_violations(error)
-    assert [field for field, _ in violations[:10]] == [f"update_mask.paths[{n}]" for n in range(10)]
-    assert violations[10] == ("", "and 40 more violations")
+    assert [field for field, _ in violations] == [f"update_mask.paths[{n}]" for n in range(10)]
+    assert (error.details() or "").endswith("(and 40 more)")
     assert len(error.details() or "") < 4096
