@@ -18,7 +18,7 @@ from pathlib import Path
 import grpc
 
 from tests.probe_resource import SERVICE, ProbeClient
-from tests.support import PROBE_SERVER, ServerProcess, sample, scrape, unique_mark
+from tests.support import PROBE_SERVER, ServerProcess, poll, sample, scrape, unique_mark
 from tools.probe import free_port
 
 
@@ -33,6 +33,14 @@ async def test_metrics_count_rpcs_by_method_and_code(database_url: str) -> None:
                 await client.create_mark(unique_mark())
             with contextlib.suppress(grpc.aio.AioRpcError):
                 await client.get_mark(unique_mark())
+
+        # A call counts until grpc has sent its last byte, which can be just after the
+        # client has read it.
+        async def none_in_flight() -> bool:
+            page = await asyncio.to_thread(scrape, metrics_port)
+            return sample(page, "grpc_server_in_flight") == 0
+
+        await poll(none_in_flight, 5, "no RPC in flight")
         text = scrape(metrics_port)
     finally:
         server.stop_cleanly()

@@ -164,6 +164,7 @@ def test_remove_then_add_again_restores_the_same_files(copy: Path, scratch_url: 
     assert {path: (copy / path).read_text() for path in written} == written
 
 
+@pytest.mark.timeout(1500)  # the whole remaining suite runs inside: minutes, not seconds
 def test_without_the_example_the_remaining_suite_passes(tmp_path: Path) -> None:
     """The promise of `make remove-resource`: the template's own checks do not need
     invitations. In a copy, on its own local PostgreSQL (no DATABASE_URL: as a new user)."""
