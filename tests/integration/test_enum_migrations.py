@@ -10,7 +10,12 @@ from __future__ import annotations
 import asyncio
 import enum
 import itertools
+import json
+import os
 import re
+import subprocess
+import sys
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -521,3 +526,127 @@ def test_a_rewrite_gives_up_on_a_busy_table_after_its_lock_timeout(
     assert project.values() == ["A", "B"]  # rolled back whole
     project.upgrade()
     assert project.values() == ["A"]
+
+
+# What users run, in a process of its own: `alembic check` and `python -m service migrate
+# check`, with the models a test declares (THINGS) standing in for the project's.
+_CLI = textwrap.dedent(
+    """
+    import enum, functools, json, os, sys
+    from pathlib import Path
+
+    import sqlalchemy as sa
+
+    from service.db import base, migrations
+    from service.db.enums import ProtoEnum
+
+    things = json.loads(os.environ["THINGS"])
+    members = {"UNSPECIFIED": 0, **{v: n for n, v in enumerate(things["values"], 1)}}
+    status = ProtoEnum(enum.Enum("Status", members), "thing_status", renamed=things["renamed"])
+    metadata = sa.MetaData()
+    sa.Table(
+        "things",
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("status", status, nullable=False),
+    )
+    base.load_models = lambda: metadata
+    if sys.argv[1] == "alembic":
+        from alembic.config import main
+
+        main(argv=sys.argv[2:], prog="alembic")
+    else:
+        from service.__main__ import main
+
+        versions = Path(os.environ["VERSIONS"])
+        migrations.alembic_config = functools.partial(migrations.alembic_config, versions=versions)
+        sys.exit(main(sys.argv[1:]))
+    """
+)
+
+
+def run_check(
+    project: Project, tmp_path: Path, cli: str, values: Sequence[str], renamed: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    """`alembic check` or `python -m service migrate check` against the project's database and
+    versions, with `values` declared; stdout and stderr together, as a terminal shows them."""
+    root = migrations.ROOT
+    ini = tmp_path / "alembic.ini"
+    ini.write_text(
+        (root / "alembic.ini")
+        .read_text()
+        .replace(
+            "script_location = %(here)s/migrations",
+            f"script_location = {root / 'migrations'}\nversion_locations = {project.versions}",
+        )
+    )
+    args = ["alembic", "-c", str(ini), "check"] if cli == "alembic" else ["migrate", "check"]
+    env = {
+        **os.environ,
+        "DATABASE_URL": project.url,
+        "VERSIONS": str(project.versions),
+        "THINGS": json.dumps({"values": list(values), "renamed": renamed}),
+        "LOG_FORMAT": "text",
+    }
+    return subprocess.run(
+        [sys.executable, "-c", _CLI, *args],
+        check=False,
+        cwd=root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize(
+    ("values", "renamed", "alembic_says", "migrate_says"),
+    [
+        (
+            ["A", "B", "C"],
+            {},
+            "('add_enum_value', 'thing_status', 'C', \"after 'B'\")",
+            "add value 'C' to enum thing_status, after 'B'",
+        ),
+        (
+            ["A"],
+            {},
+            "('remove_enum_value', 'thing_status', 'B')",
+            "remove value 'B' from enum thing_status",
+        ),
+        (
+            ["A", "BEE"],
+            {"B": "BEE"},
+            "('rename_enum_value', 'thing_status', 'B', 'BEE')",
+            "rename value 'B' of enum thing_status to 'BEE'",
+        ),
+    ],
+    ids=["add", "remove", "rename"],
+)
+def test_check_names_each_pending_enum_change_and_fails(
+    project: Project,
+    tmp_path: Path,
+    values: list[str],
+    renamed: dict[str, str],
+    alembic_says: str,
+    migrate_says: str,
+) -> None:
+    alembic = run_check(project, tmp_path, "alembic", values, renamed)
+    migrate = run_check(project, tmp_path, "migrate", values, renamed)
+
+    assert alembic.returncode != 0, alembic.stdout  # alembic exits 255 on any failure
+    assert f"FAILED: New upgrade operations detected: [{alembic_says}]" in alembic.stdout
+    assert migrate.returncode == 1, migrate.stdout
+    assert f"a new revision (make migration) would:\n  {migrate_says}\n" in migrate.stdout
+    for result in (alembic, migrate):
+        assert "Traceback" not in result.stdout
+
+
+def test_check_passes_when_nothing_is_pending(project: Project, tmp_path: Path) -> None:
+    alembic = run_check(project, tmp_path, "alembic", ["A", "B"], {})
+    migrate = run_check(project, tmp_path, "migrate", ["A", "B"], {})
+
+    assert alembic.returncode == 0, alembic.stdout
+    assert "No new upgrade operations detected." in alembic.stdout
+    assert migrate.returncode == 0, migrate.stdout
