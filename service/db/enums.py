@@ -29,16 +29,25 @@ class ProtoEnum(TypeDecorator[E]):
     cache_ok = True
 
     def __init__(
-        self, enum_class: type[E], name: str, *, renamed: Mapping[str, str] | None = None
+        self,
+        enum_class: type[E],
+        name: str,
+        *,
+        renamed: Mapping[str, str] | None = None,
+        schema: str | None = None,
     ) -> None:
         """`renamed` maps old labels to new ones, for values renamed in the proto, so the next
         migration renames them in place (service/db/enum_migrations/) instead of dropping
-        and re-adding them. Once that migration has run everywhere, the entries can go."""
+        and re-adding them. Once that migration has run everywhere, the entries can go.
+
+        `schema` is where the type lives, whatever the schema of the tables that use it;
+        without it, the database's default schema (usually `public`)."""
         labels = [member.name for member in enum_class if member.value != 0]
-        super().__init__(*labels, name=name)
+        super().__init__(*labels, name=name, schema=schema)
         self.labels = labels
         self.enum_class = enum_class
         self.type_name = name
+        self.schema = schema
         self.renamed = dict(renamed or {})
 
     def process_bind_param(self, value: E | str | None, dialect: Dialect) -> str | None:
@@ -56,4 +65,5 @@ class ProtoEnum(TypeDecorator[E]):
         return None if value is None else self.enum_class[value]
 
     def __repr__(self) -> str:
-        return f"ProtoEnum({self.enum_class.__name__}, {self.type_name!r})"
+        schema = f", schema={self.schema!r}" if self.schema else ""
+        return f"ProtoEnum({self.enum_class.__name__}, {self.type_name!r}{schema})"

@@ -650,3 +650,99 @@ def test_check_passes_when_nothing_is_pending(project: Project, tmp_path: Path) 
     assert alembic.returncode == 0, alembic.stdout
     assert "No new upgrade operations detected." in alembic.stdout
     assert migrate.returncode == 0, migrate.stdout
+
+
+def test_proto_enums_in_their_own_schema_and_in_public(project: Project) -> None:
+    project.sql("CREATE SCHEMA billing")
+
+    def model(plans: Sequence[str], statuses: Sequence[str]) -> sa.MetaData:
+        members = {"UNSPECIFIED": 0, **{v: n for n, v in enumerate(plans, 1)}}
+        plan_class = enum.Enum(f"Plan{next(_names)}", members)  # type: ignore[misc]
+        metadata = sa.MetaData()
+        sa.Table(
+            "accounts",
+            metadata,
+            sa.Column("id", sa.Integer, primary_key=True),
+            sa.Column("plan", ProtoEnum(plan_class, "plan_kind", schema="billing")),
+            schema="billing",
+        )
+        sa.Table(
+            "things",
+            metadata,
+            sa.Column("id", sa.Integer, primary_key=True),
+            sa.Column("status", proto_enum(statuses), nullable=False),
+        )
+        return metadata
+
+    def types() -> dict[str, list[str]]:
+        rows = project.sql(
+            "SELECT n.nspname || '.' || t.typname, e.enumlabel FROM pg_enum e"
+            " JOIN pg_type t ON t.oid = e.enumtypid JOIN pg_namespace n ON n.oid = t.typnamespace"
+            " ORDER BY 1, e.enumsortorder"
+        )
+        found: dict[str, list[str]] = {}
+        for name, label in rows:
+            found.setdefault(name, []).append(label)
+        return found
+
+    project.declare_metadata(model(["FREE", "PRO"], ["A", "B"]))
+    project.autogenerate("accounts")
+    project.upgrade()
+    assert types() == {"billing.plan_kind": ["FREE", "PRO"], "public.thing_status": ["A", "B"]}
+    project.sql("INSERT INTO billing.accounts (plan) VALUES ('PRO')")
+    project.assert_no_diff()
+
+    project.declare_metadata(model(["FREE", "TEAM", "PRO"], ["A", "B", "C"]))
+    revision = project.autogenerate("add TEAM and C")
+    assert contains(revision, "add_value('plan_kind', 'TEAM', before='PRO', schema='billing')")
+    project.upgrade()
+    assert types() == {
+        "billing.plan_kind": ["FREE", "TEAM", "PRO"],
+        "public.thing_status": ["A", "B", "C"],
+    }
+    project.assert_no_diff()
+
+    project.declare_metadata(model(["TEAM", "PRO"], ["A", "C"]))
+    project.sql("DELETE FROM things WHERE status = 'B'")
+    project.autogenerate("remove FREE and B")
+    project.upgrade()
+    assert types() == {"billing.plan_kind": ["TEAM", "PRO"], "public.thing_status": ["A", "C"]}
+    assert [r[0] for r in project.sql("SELECT plan::text FROM billing.accounts")] == ["PRO"]
+    project.assert_no_diff()
+
+    project.downgrade("-2")
+    assert types() == {"billing.plan_kind": ["FREE", "PRO"], "public.thing_status": ["A", "B"]}
+    project.downgrade("-1")
+    assert types() == {"public.thing_status": ["A", "B"]}
+
+
+def test_a_proto_enum_without_a_schema_lives_and_changes_in_the_default_one(
+    project: Project,
+) -> None:
+    project.sql("CREATE SCHEMA billing")
+
+    def model(values: Sequence[str]) -> sa.MetaData:
+        metadata = sa.MetaData()
+        sa.Table(
+            "things",
+            metadata,
+            sa.Column("id", sa.Integer, primary_key=True),
+            sa.Column("status", proto_enum(values), nullable=False),
+            schema="billing",
+        )
+        return metadata
+
+    project.declare_metadata(model(["A", "B"]))
+    project.autogenerate("things in billing too")
+    project.upgrade()
+    project.declare_metadata(model(["A", "B", "C"]))
+    revision = project.autogenerate("add C")
+
+    assert contains(revision, "enum_values.add_value('thing_status', 'C', after='B')")
+    project.upgrade()
+    [[schema]] = project.sql(
+        "SELECT DISTINCT n.nspname FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace"
+        " WHERE t.typname = 'thing_status'"
+    )
+    assert (schema, project.values()) == ("public", ["A", "B", "C"])
+    project.assert_no_diff()
