@@ -56,8 +56,8 @@ class _Declaration:
         return "; ".join(found)
 
 
-# Every ProtoEnum declared in this process, by (schema, type name): the first declaration made
-# at each place, to compare later ones with.
+# The declaration of each type in this process, by (schema, type name), that later ones must
+# match; a declaration run again at its own place (module and line) replaces itself.
 _declared: dict[tuple[str | None, str], _Declaration] = {}
 
 
@@ -74,7 +74,7 @@ def _declare(schema: str | None, name: str, labels: list[str], renamed: dict[str
     key = (schema, name)
     first = _declared.setdefault(key, declaration)
     same_place = (first.module, first.line) == (declaration.module, declaration.line)
-    if same_place:  # the same line run again (a reloaded module, a helper): it replaces itself
+    if same_place:  # a reloaded module, or a helper function run again
         _declared[key] = declaration
     elif first.differences(declaration):
         qualified = f"{schema}.{name}" if schema else name
