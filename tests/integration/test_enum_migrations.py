@@ -10,7 +10,12 @@ from __future__ import annotations
 import asyncio
 import enum
 import itertools
+import json
+import os
 import re
+import subprocess
+import sys
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -521,3 +526,223 @@ def test_a_rewrite_gives_up_on_a_busy_table_after_its_lock_timeout(
     assert project.values() == ["A", "B"]  # rolled back whole
     project.upgrade()
     assert project.values() == ["A"]
+
+
+# What users run, in a process of its own: `alembic check` and `python -m service migrate
+# check`, with the models a test declares (THINGS) standing in for the project's.
+_CLI = textwrap.dedent(
+    """
+    import enum, functools, json, os, sys
+    from pathlib import Path
+
+    import sqlalchemy as sa
+
+    from service.db import base, migrations
+    from service.db.enums import ProtoEnum
+
+    things = json.loads(os.environ["THINGS"])
+    members = {"UNSPECIFIED": 0, **{v: n for n, v in enumerate(things["values"], 1)}}
+    status = ProtoEnum(enum.Enum("Status", members), "thing_status", renamed=things["renamed"])
+    metadata = sa.MetaData()
+    sa.Table(
+        "things",
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("status", status, nullable=False),
+    )
+    base.load_models = lambda: metadata
+    if sys.argv[1] == "alembic":
+        from alembic.config import main
+
+        main(argv=sys.argv[2:], prog="alembic")
+    else:
+        from service.__main__ import main
+
+        versions = Path(os.environ["VERSIONS"])
+        migrations.alembic_config = functools.partial(migrations.alembic_config, versions=versions)
+        sys.exit(main(sys.argv[1:]))
+    """
+)
+
+
+def run_check(
+    project: Project, tmp_path: Path, cli: str, values: Sequence[str], renamed: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    """`alembic check` or `python -m service migrate check` against the project's database and
+    versions, with `values` declared; stdout and stderr together, as a terminal shows them."""
+    root = migrations.ROOT
+    ini = tmp_path / "alembic.ini"
+    ini.write_text(
+        (root / "alembic.ini")
+        .read_text()
+        .replace(
+            "script_location = %(here)s/migrations",
+            f"script_location = {root / 'migrations'}\nversion_locations = {project.versions}",
+        )
+    )
+    args = ["alembic", "-c", str(ini), "check"] if cli == "alembic" else ["migrate", "check"]
+    env = {
+        **os.environ,
+        "DATABASE_URL": project.url,
+        "VERSIONS": str(project.versions),
+        "THINGS": json.dumps({"values": list(values), "renamed": renamed}),
+        "LOG_FORMAT": "text",
+    }
+    return subprocess.run(
+        [sys.executable, "-c", _CLI, *args],
+        check=False,
+        cwd=root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize(
+    ("values", "renamed", "alembic_says", "migrate_says"),
+    [
+        (
+            ["A", "B", "C"],
+            {},
+            "('add_enum_value', 'thing_status', 'C', \"after 'B'\")",
+            "add value 'C' to enum thing_status, after 'B'",
+        ),
+        (
+            ["A"],
+            {},
+            "('remove_enum_value', 'thing_status', 'B')",
+            "remove value 'B' from enum thing_status",
+        ),
+        (
+            ["A", "BEE"],
+            {"B": "BEE"},
+            "('rename_enum_value', 'thing_status', 'B', 'BEE')",
+            "rename value 'B' of enum thing_status to 'BEE'",
+        ),
+    ],
+    ids=["add", "remove", "rename"],
+)
+def test_check_names_each_pending_enum_change_and_fails(
+    project: Project,
+    tmp_path: Path,
+    values: list[str],
+    renamed: dict[str, str],
+    alembic_says: str,
+    migrate_says: str,
+) -> None:
+    alembic = run_check(project, tmp_path, "alembic", values, renamed)
+    migrate = run_check(project, tmp_path, "migrate", values, renamed)
+
+    assert alembic.returncode != 0, alembic.stdout  # alembic exits 255 on any failure
+    assert f"FAILED: New upgrade operations detected: [{alembic_says}]" in alembic.stdout
+    assert migrate.returncode == 1, migrate.stdout
+    assert f"a new revision (make migration) would:\n  {migrate_says}\n" in migrate.stdout
+    for result in (alembic, migrate):
+        assert "Traceback" not in result.stdout
+
+
+def test_check_passes_when_nothing_is_pending(project: Project, tmp_path: Path) -> None:
+    alembic = run_check(project, tmp_path, "alembic", ["A", "B"], {})
+    migrate = run_check(project, tmp_path, "migrate", ["A", "B"], {})
+
+    assert alembic.returncode == 0, alembic.stdout
+    assert "No new upgrade operations detected." in alembic.stdout
+    assert migrate.returncode == 0, migrate.stdout
+
+
+def test_proto_enums_in_their_own_schema_and_in_public(project: Project) -> None:
+    project.sql("CREATE SCHEMA billing")
+
+    def model(plans: Sequence[str], statuses: Sequence[str]) -> sa.MetaData:
+        members = {"UNSPECIFIED": 0, **{v: n for n, v in enumerate(plans, 1)}}
+        plan_class = enum.Enum(f"Plan{next(_names)}", members)  # type: ignore[misc]
+        metadata = sa.MetaData()
+        sa.Table(
+            "accounts",
+            metadata,
+            sa.Column("id", sa.Integer, primary_key=True),
+            sa.Column("plan", ProtoEnum(plan_class, "plan_kind", schema="billing")),
+            schema="billing",
+        )
+        sa.Table(
+            "things",
+            metadata,
+            sa.Column("id", sa.Integer, primary_key=True),
+            sa.Column("status", proto_enum(statuses), nullable=False),
+        )
+        return metadata
+
+    def types() -> dict[str, list[str]]:
+        rows = project.sql(
+            "SELECT n.nspname || '.' || t.typname, e.enumlabel FROM pg_enum e"
+            " JOIN pg_type t ON t.oid = e.enumtypid JOIN pg_namespace n ON n.oid = t.typnamespace"
+            " ORDER BY 1, e.enumsortorder"
+        )
+        found: dict[str, list[str]] = {}
+        for name, label in rows:
+            found.setdefault(name, []).append(label)
+        return found
+
+    project.declare_metadata(model(["FREE", "PRO"], ["A", "B"]))
+    project.autogenerate("accounts")
+    project.upgrade()
+    assert types() == {"billing.plan_kind": ["FREE", "PRO"], "public.thing_status": ["A", "B"]}
+    project.sql("INSERT INTO billing.accounts (plan) VALUES ('PRO')")
+    project.assert_no_diff()
+
+    project.declare_metadata(model(["FREE", "TEAM", "PRO"], ["A", "B", "C"]))
+    revision = project.autogenerate("add TEAM and C")
+    assert contains(revision, "add_value('plan_kind', 'TEAM', before='PRO', schema='billing')")
+    project.upgrade()
+    assert types() == {
+        "billing.plan_kind": ["FREE", "TEAM", "PRO"],
+        "public.thing_status": ["A", "B", "C"],
+    }
+    project.assert_no_diff()
+
+    project.declare_metadata(model(["TEAM", "PRO"], ["A", "C"]))
+    project.sql("DELETE FROM things WHERE status = 'B'")
+    project.autogenerate("remove FREE and B")
+    project.upgrade()
+    assert types() == {"billing.plan_kind": ["TEAM", "PRO"], "public.thing_status": ["A", "C"]}
+    assert [r[0] for r in project.sql("SELECT plan::text FROM billing.accounts")] == ["PRO"]
+    project.assert_no_diff()
+
+    project.downgrade("-2")
+    assert types() == {"billing.plan_kind": ["FREE", "PRO"], "public.thing_status": ["A", "B"]}
+    project.downgrade("-1")
+    assert types() == {"public.thing_status": ["A", "B"]}
+
+
+def test_a_proto_enum_without_a_schema_lives_and_changes_in_the_default_one(
+    project: Project,
+) -> None:
+    project.sql("CREATE SCHEMA billing")
+
+    def model(values: Sequence[str]) -> sa.MetaData:
+        metadata = sa.MetaData()
+        sa.Table(
+            "things",
+            metadata,
+            sa.Column("id", sa.Integer, primary_key=True),
+            sa.Column("status", proto_enum(values), nullable=False),
+            schema="billing",
+        )
+        return metadata
+
+    project.declare_metadata(model(["A", "B"]))
+    project.autogenerate("things in billing too")
+    project.upgrade()
+    project.declare_metadata(model(["A", "B", "C"]))
+    revision = project.autogenerate("add C")
+
+    assert contains(revision, "enum_values.add_value('thing_status', 'C', after='B')")
+    project.upgrade()
+    [[schema]] = project.sql(
+        "SELECT DISTINCT n.nspname FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace"
+        " WHERE t.typname = 'thing_status'"
+    )
+    assert (schema, project.values()) == ("public", ["A", "B", "C"])
+    project.assert_no_diff()

@@ -84,7 +84,8 @@ def render_item(type_: str, item: Any, autogen_context: AutogenContext) -> str |
         autogen_context.imports.add("from sqlalchemy.dialects import postgresql")
         labels = ", ".join(repr(v) for v in item.labels)
         # create_type=False: the type has its own create/drop operations (from APE).
-        return f"postgresql.ENUM({labels}, name={item.type_name!r}, create_type=False)"
+        schema = f", schema={item.schema!r}" if item.schema else ""
+        return f"postgresql.ENUM({labels}, name={item.type_name!r}{schema}, create_type=False)"
     return False
 
 

@@ -41,7 +41,9 @@ def declared_enums(metadata: sa.MetaData) -> dict[tuple[str | None, str], Declar
             if declared is None:
                 continue
             enum, renamed = declared
-            schema = enum.schema or table.schema
+            # The type's own schema, not its table's: a type declared without one is created
+            # in the default schema, wherever its tables are (SQLAlchemy and APE agree).
+            schema = enum.schema
             assert enum.name is not None
             found[(schema, enum.name)] = DeclaredEnum(enum.name, schema, tuple(enum.enums), renamed)
     return found

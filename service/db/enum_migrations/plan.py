@@ -3,21 +3,36 @@ reverse. No database here, so it can be tested on its own."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from alembic.operations import MigrateOperation
 
 
 class EnumValueOp(MigrateOperation):
-    """Base: one change to one enum type; `undo` is the operation that reverses it."""
+    """Base: one change to one enum type; `undo` is the operation that reverses it.
+
+    `to_diff_tuple()` is what `alembic check` prints for a pending change, `describe()` the
+    sentence `python -m service migrate check` prints."""
 
     def __init__(self, type_name: str, *, schema: str | None = None) -> None:
         self.type_name = type_name
         self.schema = schema
         self.undo: EnumValueOp | None = None
 
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.schema}.{self.type_name}" if self.schema else self.type_name
+
     def reverse(self) -> EnumValueOp:
         if self.undo is None:
             raise NotImplementedError(f"{type(self).__name__} was not built with its reverse")
         return self.undo
+
+    def to_diff_tuple(self) -> tuple[Any, ...]:
+        raise NotImplementedError(type(self).__name__)
+
+    def describe(self) -> str:
+        raise NotImplementedError(type(self).__name__)
 
 
 class AddEnumValueOp(EnumValueOp):
@@ -33,6 +48,18 @@ class AddEnumValueOp(EnumValueOp):
         super().__init__(type_name, schema=schema)
         self.value, self.before, self.after = value, before, after
 
+    @property
+    def position(self) -> str:
+        if self.before is not None:
+            return f"before {self.before!r}"
+        return f"after {self.after!r}" if self.after is not None else "as the only value"
+
+    def to_diff_tuple(self) -> tuple[Any, ...]:
+        return ("add_enum_value", self.qualified_name, self.value, self.position)
+
+    def describe(self) -> str:
+        return f"add value {self.value!r} to enum {self.qualified_name}, {self.position}"
+
 
 class RenameEnumValueOp(EnumValueOp):
     def __init__(self, type_name: str, old: str, new: str, *, schema: str | None = None) -> None:
@@ -41,6 +68,12 @@ class RenameEnumValueOp(EnumValueOp):
 
     def reverse(self) -> EnumValueOp:
         return RenameEnumValueOp(self.type_name, self.new, self.old, schema=self.schema)
+
+    def to_diff_tuple(self) -> tuple[Any, ...]:
+        return ("rename_enum_value", self.qualified_name, self.old, self.new)
+
+    def describe(self) -> str:
+        return f"rename value {self.old!r} of enum {self.qualified_name} to {self.new!r}"
 
 
 class RemoveEnumValueOp(EnumValueOp):
@@ -52,11 +85,24 @@ class RemoveEnumValueOp(EnumValueOp):
         super().__init__(type_name, schema=schema)
         self.value, self.values = value, list(values)
 
+    def to_diff_tuple(self) -> tuple[Any, ...]:
+        return ("remove_enum_value", self.qualified_name, self.value)
+
+    def describe(self) -> str:
+        return f"remove value {self.value!r} from enum {self.qualified_name}"
+
 
 class ReorderEnumValuesOp(EnumValueOp):
     def __init__(self, type_name: str, *, values: list[str], schema: str | None = None) -> None:
         super().__init__(type_name, schema=schema)
         self.values = list(values)
+
+    def to_diff_tuple(self) -> tuple[Any, ...]:
+        return ("reorder_enum_values", self.qualified_name, list(self.values))
+
+    def describe(self) -> str:
+        order = ", ".join(repr(v) for v in self.values)
+        return f"reorder the values of enum {self.qualified_name} to {order}"
 
 
 # Planning -------------------------------------------------------------------------------------
