@@ -44,19 +44,33 @@ class RenameEnumValueOp(EnumValueOp):
 
 
 class RemoveEnumValueOp(EnumValueOp):
-    """Remove `value`; `values` are the type's values afterwards, in order."""
+    """Remove `value`; `values` are the type's values afterwards, in order. `online`: see
+    online.py."""
 
     def __init__(
-        self, type_name: str, value: str, *, values: list[str], schema: str | None = None
+        self,
+        type_name: str,
+        value: str,
+        *,
+        values: list[str],
+        schema: str | None = None,
+        online: bool = False,
     ) -> None:
         super().__init__(type_name, schema=schema)
-        self.value, self.values = value, list(values)
+        self.value, self.values, self.online = value, list(values), online
 
 
 class ReorderEnumValuesOp(EnumValueOp):
-    def __init__(self, type_name: str, *, values: list[str], schema: str | None = None) -> None:
+    def __init__(
+        self,
+        type_name: str,
+        *,
+        values: list[str],
+        schema: str | None = None,
+        online: bool = False,
+    ) -> None:
         super().__init__(type_name, schema=schema)
-        self.values = list(values)
+        self.values, self.online = list(values), online
 
 
 # Planning -------------------------------------------------------------------------------------
