@@ -125,6 +125,7 @@ DECLARE
     target record;
     last_key text;
     next_key text;
+    lower_bound text;
     failure text;
 BEGIN
     SELECT n.nspname AS table_schema, c.relname AS table_name, a.attname AS column_name,
@@ -139,21 +140,21 @@ BEGIN
         JOIN pg_attribute k ON k.attrelid = c.oid AND k.attnum = x.indkey[0]
         WHERE t.typname = type_name AND tn.nspname = type_schema;
 
-    -- Existing rows, in batches by primary key: each batch a short transaction of its own.
+    -- Existing rows, in batches by primary key: each batch a short transaction of its own, a
+    -- range of the key found on its index, so no batch scans the table.
     LOOP
+        lower_bound := CASE WHEN last_key IS NULL THEN 'true'
+            ELSE format('%I > %L::%s', target.key_column, last_key, target.key_type) END;
+        -- (ORDER BY the key itself, t.key: a bare name would sort by the text in the list.)
+        EXECUTE format('SELECT t.%1$I::text FROM %2$I.%3$I t WHERE %4$s ORDER BY t.%1$I '
+            || 'OFFSET %5$s LIMIT 1', target.key_column, target.table_schema, target.table_name,
+            lower_bound, {batch_rows} - 1) INTO next_key;
         BEGIN
-            EXECUTE format(
-                'WITH batch AS (SELECT %1$I AS k FROM %2$I.%3$I %4$s ORDER BY %1$I LIMIT %5$s), '
-                || 'filled AS (UPDATE %2$I.%3$I t SET %6$I = t.%7$I::text::%8$I.%9$I '
-                || 'FROM batch WHERE t.%1$I = batch.k) '
-                || 'SELECT k::text FROM batch ORDER BY k DESC LIMIT 1',
-                target.key_column, target.table_schema, target.table_name,
-                CASE WHEN last_key IS NULL THEN ''
-                     ELSE format('WHERE %I > %L::%s', target.key_column, last_key,
-                                 target.key_type) END,
-                {batch_rows}, target.column_name || '__new', target.column_name,
-                type_schema, new_type)
-            INTO next_key;
+            EXECUTE format('UPDATE %I.%I SET %I = %I::text::%I.%I WHERE %s AND %s',
+                target.table_schema, target.table_name, target.column_name || '__new',
+                target.column_name, type_schema, new_type, lower_bound,
+                CASE WHEN next_key IS NULL THEN 'true'
+                    ELSE format('%I <= %L::%s', target.key_column, next_key, target.key_type) END);
         EXCEPTION WHEN invalid_text_representation THEN
             failure := SQLERRM;  -- a row took the removed value after the check
         END;
