@@ -6,8 +6,10 @@ it: the online way refuses one) in a scratch database of the local PostgreSQL. F
 revision calling `enum_values.remove_value(..., online=...)` runs through `alembic upgrade`
 (this repository's env.py, one transaction per revision), while two connections loop:
 a reader (SELECT of one row by primary key) and a writer (UPDATE of one row's enum column),
-each on random rows. "Blocked" is the longest any one of their statements took while the
-migration ran; the first line is the same loop with no migration, for scale.
+each on random rows. "Total" is `alembic upgrade` in its own process, imports excluded;
+"blocked" is the longest any one of the reader's or writer's statements took while that process
+ran, and "at" when it started, from the start of the upgrade; the first line is the same
+loops with no migration, for scale.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -51,13 +54,17 @@ def downgrade() -> None:
 
 @dataclass
 class Loop:
-    """Statements one connection ran while the clock was on: their count, longest, errors."""
+    """The statements one connection ran: when each started (time.time()) and how long it took."""
 
-    count: int = 0
-    longest: float = 0.0
-    longest_at: float = 0.0  # when the longest started, from the start of the clock
-    clock: float = 0.0
+    statements: list[tuple[float, float]] = field(default_factory=list)
     errors: set[str] = field(default_factory=set)
+
+    def during(self, start: float, end: float) -> tuple[int, float, float]:
+        """How many statements ran in [start, end], the longest, and when it started (from
+        `start`)."""
+        inside = [(took, at) for at, took in self.statements if at < end and at + took > start]
+        longest, at = max(inside, default=(0.0, start))
+        return len(inside), longest, at - start
 
 
 async def _setup(dsn: str) -> None:
@@ -73,6 +80,7 @@ async def _setup(dsn: str) -> None:
             f"  'row ' || n FROM generate_series(1, {ROWS}) AS n;"
         )
         await connection.execute("VACUUM ANALYZE big_things")
+        await connection.execute("CHECKPOINT")  # its writes flushed before the clock starts
     finally:
         await connection.close()
 
@@ -83,23 +91,19 @@ async def _loop(dsn: str, statement: str, writes: bool, stop: asyncio.Event, int
         while not stop.is_set():
             key = random.randint(1, ROWS)
             arguments: tuple[object, ...] = (key, random.choice("ABC")) if writes else (key,)
-            started = time.perf_counter()
+            started, wall = time.perf_counter(), time.time()
             try:
                 await connection.execute(statement, *arguments)
             except asyncpg.PostgresError as error:
                 into.errors.add(type(error).__name__)
-            took = time.perf_counter() - started
-            if took > into.longest:
-                into.longest, into.longest_at = took, started - into.clock
-            into.count += 1
+            into.statements.append((wall, time.perf_counter() - started))
     finally:
         await connection.close()
 
 
-async def _under_load(
-    dsn: str, work: Callable[[], Awaitable[None]] | None
-) -> tuple[float, Loop, Loop]:
-    """Seconds `work()` took (or IDLE_SECONDS), and what the reader and writer saw meanwhile."""
+async def _under_load(dsn: str, work: Callable[[], Awaitable[tuple[float, float]]]) -> Row:
+    """Run `work()` (it returns when its clock started, time.time(), and its seconds) while a
+    reader and a writer loop; what they saw in that time."""
     reader, writer, stop = Loop(), Loop(), asyncio.Event()
     loops = [
         asyncio.create_task(
@@ -116,36 +120,72 @@ async def _under_load(
         ),
     ]
     await asyncio.sleep(0.3)  # both connected and running
-    reader.count = writer.count = 0
-    reader.longest = writer.longest = 0.0
-    started = reader.clock = writer.clock = time.perf_counter()
-    if work is None:
-        await asyncio.sleep(IDLE_SECONDS)
-    else:
-        await work()
-    elapsed = time.perf_counter() - started
-    stop.set()
-    await asyncio.gather(*loops)
-    return elapsed, reader, writer
+    try:
+        started, elapsed = await work()
+    finally:
+        stop.set()
+        await asyncio.gather(*loops)
+    return Row(
+        elapsed,
+        reader.during(started, started + elapsed),
+        writer.during(started, started + elapsed),
+        sorted(reader.errors | writer.errors),
+    )
+
+
+@dataclass
+class Row:
+    seconds: float
+    reader: tuple[int, float, float]  # statements, longest, when it started
+    writer: tuple[int, float, float]
+    errors: list[str]
+
+
+async def _idle() -> tuple[float, float]:
+    started = time.time()
+    await asyncio.sleep(IDLE_SECONDS)
+    return started, IDLE_SECONDS
 
 
 def _upgrade(url: str, online: bool) -> None:
-    """`alembic upgrade head` of one revision that removes D, the default or the online way."""
+    """`alembic upgrade head` of one revision that removes D, the default or the online way;
+    prints when it started and the seconds it took."""
+    import importlib
+
+    from service.db.base import load_models
+
+    for module in ("sqlalchemy.ext.asyncio", "asyncpg", "alembic_postgresql_enum"):
+        importlib.import_module(module)  # what env.py imports: before the clock
+    load_models()
     with tempfile.TemporaryDirectory() as versions:
         Path(versions, "remove_d.py").write_text(REVISION.format(online=online))
         config = migrations.alembic_config(url, Path(versions))
         config.attributes["metadata"] = sa.MetaData()
+        wall, started = time.time(), time.perf_counter()
         command.upgrade(config, "head")
+        print(wall, time.perf_counter() - started)
 
 
-async def _way(url: str, online: bool) -> tuple[float, Loop, Loop, str]:
+async def _way(url: str, online: bool) -> tuple[Row, str]:
     dsn = asyncpg_dsn(url)
     await _setup(dsn)
 
-    async def upgrade() -> None:
-        await asyncio.to_thread(_upgrade, url, online)
+    async def upgrade() -> tuple[float, float]:
+        # Its own process: the reader and writer must not wait for this one's Python.
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-c",
+            f"from tools.bench.enums_online import _upgrade; _upgrade({url!r}, {online})",
+            cwd=migrations.ROOT,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        out, _ = await process.communicate()
+        if process.returncode:
+            raise RuntimeError(f"the upgrade failed ({process.returncode})")
+        started, elapsed = out.decode().split()[-2:]
+        return float(started), float(elapsed)
 
-    elapsed, reader, writer = await _under_load(dsn, upgrade)
+    row = await _under_load(dsn, upgrade)
     connection = await asyncpg.connect(dsn)
     try:
         rows = await connection.fetch(
@@ -153,12 +193,19 @@ async def _way(url: str, online: bool) -> tuple[float, Loop, Loop, str]:
         )
     finally:
         await connection.close()
-    after = ", ".join(f"{row[0]}: {row[1]:,}" for row in rows)
-    return elapsed, reader, writer, after
+    return row, ", ".join(f"{r[0]}: {r[1]:,}" for r in rows)
 
 
-def _ms(loop: Loop) -> str:
-    return f"{loop.longest * 1000:,.0f} ms at {loop.longest_at:.1f} s"
+def _blocked(seen: tuple[int, float, float]) -> str:
+    return f"{seen[1] * 1000:,.0f} ms at {seen[2]:.1f} s"
+
+
+def _print(label: str, total: str, row: Row) -> None:
+    print(
+        f"  {label:<14} {total:>10} {_blocked(row.reader):>20} {_blocked(row.writer):>20}"
+        f"  {row.reader[0]:,} / {row.writer[0]:,}"
+        + (f", errors: {', '.join(row.errors)}" if row.errors else "")
+    )
 
 
 async def _measure(url: str) -> None:
@@ -168,23 +215,15 @@ async def _measure(url: str) -> None:
     finally:
         await connection.close()
     print(f"removing an enum value from {ROWS:,} rows under load (PostgreSQL {version})")
-    print(f"  {'way':<18} {'total':>12} {'reader blocked':>20} {'writer blocked':>20}  statements")
-    await _setup(asyncpg_dsn(url))
-    elapsed, reader, writer = await _under_load(asyncpg_dsn(url), None)
     print(
-        f"  {'no migration':<18} {'-':>12} {_ms(reader):>20} {_ms(writer):>20}"
-        f"  {reader.count:,} reads, {writer.count:,} writes in {elapsed:.1f} s"
+        f"  {'way':<14} {'total':>10} {'reader blocked':>20} {'writer blocked':>20}  reads / writes"
     )
+    await _setup(asyncpg_dsn(url))
+    _print("no migration", f"({IDLE_SECONDS:.0f} s)", await _under_load(asyncpg_dsn(url), _idle))
     for online in (False, True):
-        elapsed, reader, writer, after = await _way(url, online)
-        errors = sorted(reader.errors | writer.errors)
-        label = "online=True" if online else "default"
-        print(
-            f"  {label:<18} {elapsed * 1000:>9,.0f} ms {_ms(reader):>20}"
-            f" {_ms(writer):>20}  {reader.count:,} reads, {writer.count:,} writes"
-            + (f", errors: {', '.join(errors)}" if errors else "")
-        )
-        print(f"  {'':<18} rows afterwards: {after}")
+        row, after = await _way(url, online)
+        _print("online=True" if online else "default", f"{row.seconds * 1000:,.0f} ms", row)
+        print(f"  {'':<14} rows afterwards: {after}")
 
 
 def main() -> None:
