@@ -168,3 +168,23 @@ def test_online_refuses_what_it_cannot_convert_and_changes_nothing(
     assert project.values() == ["A", "B", "C"]
     assert column(project) == (True, "'A'::thing_status", 2)
     assert leftovers(project) == []
+
+
+def test_revisions_say_online_only_when_the_operation_is() -> None:
+    from alembic.autogenerate import render_python_code
+    from alembic.operations.ops import UpgradeOps
+
+    from service.db.enum_migrations import RemoveEnumValueOp, ReorderEnumValuesOp
+
+    code = render_python_code(
+        UpgradeOps(
+            ops=[
+                RemoveEnumValueOp("thing_status", "C", values=["A", "B"], online=True),
+                ReorderEnumValuesOp("thing_status", values=["B", "A"]),
+            ]
+        )
+    )
+
+    [remove, reorder] = [line for line in code.splitlines() if "enum_values." in line]
+    assert "online=True" in remove
+    assert "online" not in reorder
