@@ -9,6 +9,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
+import asyncpg
 import pytest
 import sqlalchemy as sa
 
@@ -188,3 +189,27 @@ def test_revisions_say_online_only_when_the_operation_is() -> None:
     [remove, reorder] = [line for line in code.splitlines() if "enum_values." in line]
     assert "online=True" in remove
     assert "online" not in reorder
+
+
+def test_rows_written_after_an_interrupted_run_are_kept_and_a_rerun_starts_over(
+    project: Project,
+) -> None:
+    autogenerate_online(project, ["A", "B"], "remove C")
+    # What a run stopped after its first step leaves: the new type, column and trigger.
+    prepare, _, _ = online.online_sql(
+        "thing_status", None, ["A", "B"], removing="C", lock_timeout="5s"
+    )
+    project.run_script(prepare)
+    project.sql("INSERT INTO things (status, note) VALUES ('B', 'written meanwhile')")
+    project.sql("UPDATE things SET status = 'A' WHERE id = 1")
+    [kept] = project.sql("SELECT status__new::text FROM things WHERE note = 'written meanwhile'")
+    assert kept[0] == "B"  # the trigger keeps the new column in step
+    with pytest.raises(asyncpg.InvalidTextRepresentationError):  # the value being removed
+        project.sql("INSERT INTO things (status, note) VALUES ('C', 'refused')")
+    before = table_state(project)
+
+    project.upgrade()
+
+    assert project.values() == ["A", "B"]
+    assert table_state(project) == before
+    assert leftovers(project) == []
