@@ -12,7 +12,9 @@ from pathlib import Path
 import asyncpg
 import pytest
 import sqlalchemy as sa
+from alembic import command
 
+from service.db.database import asyncpg_dsn
 from service.db.enum_migrations import EnumMigrationError, EnumValueInUseError, online
 from tests.integration.test_enum_migrations import Project, proto_enum
 
@@ -168,6 +170,34 @@ def test_online_refuses_what_it_cannot_convert_and_changes_nothing(
     assert "nothing was changed" in str(e.value)
     assert project.values() == ["A", "B", "C"]
     assert column(project) == (True, "'A'::thing_status", 2)
+    assert leftovers(project) == []
+
+
+def test_offline_scripts_hold_the_online_way_as_psql_runs_them(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    autogenerate_online(project, ["A", "B"], "remove C")
+    current = project.sql("SELECT version_num FROM alembic_version")[0][0]
+    capsys.readouterr()  # what autogenerate printed
+    before = table_state(project)
+
+    command.upgrade(project.config, f"{current}:head", sql=True)
+    script = capsys.readouterr().out
+    # psql sends each statement alone: the fill, which commits, must not share a query string.
+    parts = [p for p in re.split(r"^(BEGIN;|COMMIT;)$", script, flags=re.M) if p.strip()]
+    assert "COMMIT;" in parts
+
+    async def run() -> None:
+        connection = await asyncpg.connect(asyncpg_dsn(project.url))
+        try:
+            for part in parts:
+                await connection.execute(part)
+        finally:
+            await connection.close()
+
+    asyncio.run(run())
+    assert project.values() == ["A", "B"]
+    assert table_state(project) == before
     assert leftovers(project) == []
 
 

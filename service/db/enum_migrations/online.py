@@ -41,6 +41,8 @@ committed after step 1, and why this costs what it costs:
 - Steps 1 and 3 queue for their lock behind any transaction using the table, and everything
   else queues behind them, for up to the lock timeout (LOCK_TIMEOUT) before they give up: run
   it when no long transaction is open on the table, as with the default way.
+- Offline (--sql) scripts hold it as COMMIT, the fill, BEGIN: psql runs them (one statement at
+  a time); a client sending the whole script as one query string cannot, since the fill commits.
 - Interrupted (an error, a lost connection, the lock timeout) after step 1: the revision is not
   recorded, and the new column, type and trigger stay, kept in step, until it is run again.
 """
