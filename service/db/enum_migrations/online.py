@@ -7,11 +7,13 @@ until the revision commits (seconds per million rows). The online way (online.sq
 
 1. prepare, in the revision's transaction: refuses, changing nothing, anything but one plain
    column of one plain table with a single-column primary key (arrays, indexes, constraints,
-   views, partitions, inheritance, other columns of the type), and refuses while rows hold the
-   removed value. Then creates the new type as `<type>__new`, adds a nullable column
-   `<column>__new` of it (no default, so no rewrite) and a trigger that keeps it in step on
-   every INSERT and every UPDATE of the column. Catalog changes only: a brief ACCESS EXCLUSIVE
-   lock, under the lock timeout. Then the revision's transaction is committed.
+   views, partitions, inheritance, other columns of the type, functions or domains using it),
+   and refuses while rows hold the removed value. Then creates the new type as `<type>__new`,
+   adds a nullable column `<column>__new` of it (no default, so no rewrite) and a trigger that
+   keeps it in step on every INSERT and every UPDATE of the column. Catalog changes only: a
+   brief ACCESS EXCLUSIVE lock, under the lock timeout. Then the revision's transaction is
+   committed. The new type and the trigger's function carry a comment that marks them as this
+   migration's: a rerun drops only such leftovers.
 2. fill, outside any transaction (Alembic's autocommit block): copies the existing rows in
    batches of BATCH_ROWS by primary key, each batch its own short transaction. Readers are
    never blocked; a writer waits only for the batch holding its row (row locks, released at

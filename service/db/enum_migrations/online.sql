@@ -14,12 +14,32 @@ DECLARE
     new_values text[] := ARRAY[{values}]::text[];
     uses text[];
     blockers text[] := '{{}}';
+    marker text := 'left by an online enum migration; dropped when it is run again';
+    leftover record;
     target record;
     held bigint;
 BEGIN
-    -- What an interrupted earlier run left behind (its column goes with its type): start over.
-    EXECUTE format('DROP FUNCTION IF EXISTS %I.%I() CASCADE', type_schema, sync_name);
-    EXECUTE format('DROP TYPE IF EXISTS %I.%I CASCADE', type_schema, new_type);
+    -- What an interrupted earlier run left behind (marked by its comment; its column goes with
+    -- its type): start over. A type or function of that name but not ours stops it.
+    FOR leftover IN
+        SELECT format('TYPE %I.%I', type_schema, new_type) AS object,
+               obj_description(to_regtype(format('%I.%I', type_schema, new_type)), 'pg_type')
+                   AS comment
+        WHERE to_regtype(format('%I.%I', type_schema, new_type)) IS NOT NULL
+        UNION ALL
+        SELECT format('FUNCTION %I.%I()', type_schema, sync_name),
+               obj_description(to_regprocedure(format('%I.%I()', type_schema, sync_name)),
+                               'pg_proc')
+        WHERE to_regprocedure(format('%I.%I()', type_schema, sync_name)) IS NOT NULL
+        ORDER BY 1
+    LOOP
+        IF leftover.comment IS DISTINCT FROM marker THEN
+            RAISE EXCEPTION USING MESSAGE = format('cannot rewrite enum %s online: %s exists '
+                || 'and was not made by this migration; nothing was changed.',
+                type_name, leftover.object);
+        END IF;
+        EXECUTE 'DROP ' || leftover.object || ' CASCADE';
+    END LOOP;
 
     -- Every use of the type: the online way handles exactly one, a plain column of a plain table.
     SELECT array_agg(format('%s %s.%s.%s', CASE c.relkind
@@ -35,12 +55,6 @@ BEGIN
         JOIN pg_class c ON c.oid = a.attrelid AND c.relkind NOT IN ('i', 'I', 'S')
         JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE t.typname = type_name AND tn.nspname = type_schema;
-    IF coalesce(cardinality(uses), 0) <> 1 OR uses[1] NOT LIKE 'column %' OR uses[1] LIKE '% (an array)'
-    THEN
-        blockers := blockers || format('it is used by %s',
-            coalesce(array_to_string(uses, ', '), 'no column'));
-    END IF;
-
     SELECT n.nspname AS table_schema, c.relname AS table_name, a.attname AS column_name,
            c.oid AS table_oid, a.attnum, c.relispartition AS is_partition,
            EXISTS (SELECT FROM pg_inherits i WHERE c.oid IN (i.inhrelid, i.inhparent)) AS inherits,
@@ -54,6 +68,18 @@ BEGIN
         JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE t.typname = type_name AND tn.nspname = type_schema
         ORDER BY 1, 2, 3 LIMIT 1;
+    IF coalesce(cardinality(uses), 0) <> 1 OR target.table_name IS NULL THEN
+        blockers := blockers || format('it is used by %s',
+            coalesce(array_to_string(uses, ', '), 'no column'));
+    END IF;
+    -- Functions, domains and the like that use the type would stop the swap's DROP TYPE.
+    blockers := blockers || ARRAY(
+        SELECT DISTINCT pg_describe_object(d.classid, d.objid, d.objsubid) || ' uses the type'
+        FROM pg_depend d
+        WHERE d.refclassid = 'pg_type'::regclass AND d.deptype = 'n'
+          AND d.refobjid = to_regtype(format('%I.%I', type_schema, type_name))
+          AND d.classid NOT IN ('pg_class'::regclass, 'pg_attrdef'::regclass)  -- listed above
+        ORDER BY 1);
     IF target.table_name IS NOT NULL THEN
         IF target.is_partition OR target.inherits THEN
             blockers := blockers || format('%I.%I is a partition or takes part in inheritance',
@@ -78,9 +104,9 @@ BEGIN
     IF cardinality(blockers) > 0 THEN
         RAISE EXCEPTION USING MESSAGE = format(
             'cannot rewrite enum %s online: %s. The online way converts one plain column of '
-            || 'one plain table (no arrays, indexes, constraints, views, partitions or other '
-            || 'columns of the type); use the default way, without online=True; '
-            || 'nothing was changed.',
+            || 'one plain table (no arrays, indexes, constraints, views, partitions, other '
+            || 'columns or functions of the type); use the default way, without online=True, '
+            || 'or drop and recreate what is named around it; nothing was changed.',
             type_name, array_to_string(blockers, '; '));
     END IF;
 
@@ -101,6 +127,7 @@ BEGIN
     EXECUTE format('CREATE TYPE %I.%I AS ENUM (%s)', type_schema, new_type,
         (SELECT string_agg(quote_literal(v), ', ' ORDER BY i)
          FROM unnest(new_values) WITH ORDINALITY AS u(v, i)));
+    EXECUTE format('COMMENT ON TYPE %I.%I IS %L', type_schema, new_type, marker);
     EXECUTE format('ALTER TABLE %I.%I ADD COLUMN %I %I.%I', target.table_schema,
         target.table_name, target.column_name || '__new', type_schema, new_type);
     -- Keeps the new column in step with every row written from now on.
@@ -108,6 +135,7 @@ BEGIN
         'CREATE FUNCTION %1$I.%2$I() RETURNS trigger LANGUAGE plpgsql AS '
         || '$sync$BEGIN NEW.%3$I := NEW.%4$I::text::%1$I.%5$I; RETURN NEW; END$sync$',
         type_schema, sync_name, target.column_name || '__new', target.column_name, new_type);
+    EXECUTE format('COMMENT ON FUNCTION %I.%I() IS %L', type_schema, sync_name, marker);
     EXECUTE format('CREATE TRIGGER %I BEFORE INSERT OR UPDATE OF %I ON %I.%I '
         || 'FOR EACH ROW EXECUTE FUNCTION %I.%I()', sync_name, target.column_name,
         target.table_schema, target.table_name, type_schema, sync_name);
@@ -196,6 +224,7 @@ DECLARE
     type_name text := {name};
     new_type text := {name} || '__new';
     sync_name text := {name} || '__online_sync';
+    type_comment text;
     target record;
 BEGIN
     SELECT n.nspname AS table_schema, c.relname AS table_name, a.attname AS column_name,
@@ -225,8 +254,11 @@ BEGIN
         EXECUTE format('ALTER TABLE %I.%I DROP CONSTRAINT %I', target.table_schema,
             target.table_name, target.column_name || '__new_not_null');
     END IF;
+    type_comment := obj_description(to_regtype(format('%I.%I', type_schema, type_name)), 'pg_type');
     EXECUTE format('DROP TYPE %I.%I', type_schema, type_name);
     EXECUTE format('ALTER TYPE %I.%I RENAME TO %I', type_schema, new_type, type_name);
+    EXECUTE format('COMMENT ON TYPE %I.%I IS %s', type_schema, type_name,
+        coalesce(quote_literal(type_comment), 'NULL'));
     IF target.default_sql IS NOT NULL THEN  -- its text names the type, now the new one
         EXECUTE format('ALTER TABLE %I.%I ALTER COLUMN %I SET DEFAULT %s',
             target.table_schema, target.table_name, target.column_name, target.default_sql);
