@@ -18,7 +18,8 @@ until the revision commits (seconds per million rows). The online way (online.sq
    batches of BATCH_ROWS by primary key, each batch its own short transaction. Readers are
    never blocked; a writer waits only for the batch holding its row (row locks, released at
    each batch's commit). Then, if the column is NOT NULL, a CHECK (... IS NOT NULL) NOT VALID
-   and its VALIDATE (a scan that blocks neither reads nor writes).
+   (a brief ACCESS EXCLUSIVE lock, committed at once) and its VALIDATE (a scan that blocks
+   neither reads nor writes).
 3. swap, in a new transaction that also records the revision: under ACCESS EXCLUSIVE, drops
    the trigger and the old column, renames the new column, sets NOT NULL (the validated CHECK
    spares the scan), drops the old type, renames the new type and restores the default. No scan,
@@ -40,9 +41,10 @@ committed after step 1, and why this costs what it costs:
 - Writes of a value being removed fail from step 1 on (the trigger cannot cast it).
 - Slower in total: every row is written once more, in small transactions, plus the validation
   scan (README, Benchmarks: 4-8 times the default way's time on 1,000,000 rows).
-- Steps 1 and 3 queue for their lock behind any transaction using the table, and everything
-  else queues behind them, for up to the lock timeout (LOCK_TIMEOUT) before they give up: run
-  it when no long transaction is open on the table, as with the default way.
+- Steps 1 and 3 (and the CHECK) queue for their lock behind any transaction using the table,
+  autovacuum included, and everything else queues behind them, for up to the lock timeout
+  (LOCK_TIMEOUT) before they give up: run it when no long transaction is open on the table, as
+  with the default way.
 - Offline (--sql) scripts hold it as COMMIT, the fill, BEGIN: psql runs them (one statement at
   a time); a client sending the whole script as one query string cannot, since the fill commits.
 - Interrupted (an error, a lost connection, the lock timeout) after step 1: the revision is not
