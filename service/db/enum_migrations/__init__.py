@@ -20,7 +20,9 @@ columns that use it are converted under a lock_timeout, and indexes, CHECK const
 defaults that mention its values are dropped and recreated around the conversion. Before any of
 that, it counts the rows that still hold the value and stops, naming each table and column, if
 there are any; each migration runs in its own transaction, so nothing is left half-done. All of
-it is one PL/pgSQL block (rewrite_sql), so offline (--sql) scripts hold it too.
+it is one PL/pgSQL block (rewrite_sql), so offline (--sql) scripts hold it too. For one big
+table that must stay readable and writable meanwhile, `online=True` converts the column beside
+it and swaps it in at the end, committing part-way (online.py says what that costs).
 """
 
 from __future__ import annotations

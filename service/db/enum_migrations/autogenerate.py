@@ -67,13 +67,15 @@ def _render_rename(autogen_context: AutogenContext, op: RenameEnumValueOp) -> st
 
 @renderers.dispatch_for(RemoveEnumValueOp)
 def _render_remove(autogen_context: AutogenContext, op: RemoveEnumValueOp) -> str:
-    call = _call(autogen_context, op, "remove_value", op.value, values=op.values)
+    online = op.online or None  # written only when set: the revision's author adds it by hand
+    call = _call(autogen_context, op, "remove_value", op.value, values=op.values, online=online)
     return f"{call}  # rewrites the columns; refuses while rows hold {op.value!r}"
 
 
 @renderers.dispatch_for(ReorderEnumValuesOp)
 def _render_reorder(autogen_context: AutogenContext, op: ReorderEnumValuesOp) -> str:
-    call = _call(autogen_context, op, "reorder_values", values=op.values)
+    online = op.online or None
+    call = _call(autogen_context, op, "reorder_values", values=op.values, online=online)
     return f"{call}  # rewrites the columns of this type"
 
 

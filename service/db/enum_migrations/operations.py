@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 from alembic.operations import Operations
 
+from service.db.enum_migrations.online import convert_online
 from service.db.enum_migrations.plan import (
     AddEnumValueOp,
     RemoveEnumValueOp,
@@ -45,15 +46,24 @@ def rename_value(type_name: str, old: str, new: str, *, schema: str | None = Non
 
 
 def remove_value(
-    type_name: str, value: str, *, values: list[str], schema: str | None = None
+    type_name: str,
+    value: str,
+    *,
+    values: list[str],
+    schema: str | None = None,
+    online: bool = False,
 ) -> None:
-    """Remove a value no row holds; `values` are the type's values afterwards. Rewrites."""
-    op.invoke(RemoveEnumValueOp(type_name, value, values=values, schema=schema))
+    """Remove a value no row holds; `values` are the type's values afterwards. Rewrites;
+    online=True keeps one big table readable and writable meanwhile (online.py)."""
+    op.invoke(RemoveEnumValueOp(type_name, value, values=values, schema=schema, online=online))
 
 
-def reorder_values(type_name: str, *, values: list[str], schema: str | None = None) -> None:
-    """Give the values a new order (PostgreSQL has no in-place reorder). Rewrites."""
-    op.invoke(ReorderEnumValuesOp(type_name, values=values, schema=schema))
+def reorder_values(
+    type_name: str, *, values: list[str], schema: str | None = None, online: bool = False
+) -> None:
+    """Give the values a new order (PostgreSQL has no in-place reorder). Rewrites;
+    online=True keeps one big table readable and writable meanwhile (online.py)."""
+    op.invoke(ReorderEnumValuesOp(type_name, values=values, schema=schema, online=online))
 
 
 # SQL ------------------------------------------------------------------------------------------
@@ -89,11 +99,15 @@ def _rename(operations: Operations, op: RenameEnumValueOp) -> None:
 
 @Operations.implementation_for(RemoveEnumValueOp)
 def _remove(operations: Operations, op: RemoveEnumValueOp) -> None:
+    if op.online:
+        return convert_online(operations, op, execute=_rewrite, lock_timeout=LOCK_TIMEOUT)
     _rewrite(operations, rewrite_sql(op.type_name, op.schema, op.values, removing=op.value))
 
 
 @Operations.implementation_for(ReorderEnumValuesOp)
 def _reorder(operations: Operations, op: ReorderEnumValuesOp) -> None:
+    if op.online:
+        return convert_online(operations, op, execute=_rewrite, lock_timeout=LOCK_TIMEOUT)
     _rewrite(operations, rewrite_sql(op.type_name, op.schema, op.values))
 
 

@@ -77,13 +77,20 @@ class RenameEnumValueOp(EnumValueOp):
 
 
 class RemoveEnumValueOp(EnumValueOp):
-    """Remove `value`; `values` are the type's values afterwards, in order."""
+    """Remove `value`; `values` are the type's values afterwards, in order. `online`: see
+    online.py."""
 
     def __init__(
-        self, type_name: str, value: str, *, values: list[str], schema: str | None = None
+        self,
+        type_name: str,
+        value: str,
+        *,
+        values: list[str],
+        schema: str | None = None,
+        online: bool = False,
     ) -> None:
         super().__init__(type_name, schema=schema)
-        self.value, self.values = value, list(values)
+        self.value, self.values, self.online = value, list(values), online
 
     def to_diff_tuple(self) -> tuple[Any, ...]:
         return ("remove_enum_value", self.qualified_name, self.value)
@@ -93,9 +100,16 @@ class RemoveEnumValueOp(EnumValueOp):
 
 
 class ReorderEnumValuesOp(EnumValueOp):
-    def __init__(self, type_name: str, *, values: list[str], schema: str | None = None) -> None:
+    def __init__(
+        self,
+        type_name: str,
+        *,
+        values: list[str],
+        schema: str | None = None,
+        online: bool = False,
+    ) -> None:
         super().__init__(type_name, schema=schema)
-        self.values = list(values)
+        self.values, self.online = list(values), online
 
     def to_diff_tuple(self) -> tuple[Any, ...]:
         return ("reorder_enum_values", self.qualified_name, list(self.values))
