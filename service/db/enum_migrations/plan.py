@@ -47,16 +47,31 @@ class RemoveEnumValueOp(EnumValueOp):
     """Remove `value`; `values` are the type's values afterwards, in order."""
 
     def __init__(
-        self, type_name: str, value: str, *, values: list[str], schema: str | None = None
+        self,
+        type_name: str,
+        value: str,
+        *,
+        values: list[str],
+        schema: str | None = None,
+        lock_timeout: str | None = None,
     ) -> None:
         super().__init__(type_name, schema=schema)
         self.value, self.values = value, list(values)
+        self.lock_timeout = lock_timeout  # None: operations.LOCK_TIMEOUT
 
 
 class ReorderEnumValuesOp(EnumValueOp):
-    def __init__(self, type_name: str, *, values: list[str], schema: str | None = None) -> None:
+    def __init__(
+        self,
+        type_name: str,
+        *,
+        values: list[str],
+        schema: str | None = None,
+        lock_timeout: str | None = None,
+    ) -> None:
         super().__init__(type_name, schema=schema)
         self.values = list(values)
+        self.lock_timeout = lock_timeout  # None: operations.LOCK_TIMEOUT
 
 
 # Planning -------------------------------------------------------------------------------------
