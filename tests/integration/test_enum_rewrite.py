@@ -413,3 +413,22 @@ def test_an_offline_script_reaching_every_shape_prints_no_notice(
         ("A", 1),
         ("C", 1),
     ]
+
+
+def test_a_function_over_the_type_is_refused_by_name(project: Project) -> None:
+    project.run_script(
+        """CREATE TYPE status AS ENUM ('A', 'B', 'C');
+        CREATE TABLE things (id int, status status);
+        CREATE FUNCTION is_open(status) RETURNS boolean LANGUAGE sql
+            IMMUTABLE RETURN $1 <> 'C'"""
+    )
+    write_change(project, REORDER)
+
+    with pytest.raises(
+        EnumMigrationError,
+        match=r"cannot rewrite enum status: function is_open\(status\) uses it, and this "
+        r"rewrite cannot carry that over\. Nothing was changed",
+    ):
+        project.upgrade()
+
+    assert values(project) == ["A", "B", "C"]

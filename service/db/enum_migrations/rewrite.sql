@@ -188,8 +188,8 @@ BEGIN
                     ELSE 'PostgreSQL before 17 cannot set a generation expression' END);
             CONTINUE;
         END IF;
-        statement := format('ALTER TABLE %I.%I ALTER COLUMN %I SET EXPRESSION AS', found_row.nspname,
-                            found_row.relname, found_row.attname);
+        statement := format('ALTER TABLE %I.%I ALTER COLUMN %I SET EXPRESSION AS',
+                            found_row.nspname, found_row.relname, found_row.attname);
         drops := drops || (statement || ' (NULL)');
         restores := restores || format('%s (%s)', statement, found_row.expression);
         restored := restored || format('generated column %I.%I.%I', found_row.nspname,
@@ -388,6 +388,30 @@ BEGIN
             restored := restored || format('%s %s', lower(found_row.kind), spelled);
         END LOOP;
     END LOOP;
+
+    -- Anything else using the type, or reading its columns, would stop the rewrite halfway
+    -- (functions, operators, casts, composite types, rules on tables, policies, triggers' WHEN):
+    -- name it now instead.
+    refusals := refusals || ARRAY(
+        SELECT DISTINCT pg_describe_object(dep.classid, dep.objid, dep.objsubid)
+            || ' uses it, and this rewrite cannot carry that over'
+        FROM pg_depend dep
+        LEFT JOIN pg_class c ON dep.classid = 'pg_class'::regclass AND c.oid = dep.objid
+        LEFT JOIN pg_rewrite r ON dep.classid = 'pg_rewrite'::regclass AND r.oid = dep.objid
+        LEFT JOIN pg_class rc ON rc.oid = r.ev_class
+        WHERE dep.deptype = 'n'
+          AND ((dep.refclassid = 'pg_type'::regclass AND dep.refobjid = ANY(old_oids)
+                AND dep.classid NOT IN ('pg_type'::regclass, 'pg_constraint'::regclass,
+                                        'pg_attrdef'::regclass)
+                AND (dep.classid <> 'pg_class'::regclass
+                     OR c.relkind NOT IN ('r', 'p', 'v', 'm', 'i', 'I'))
+                AND (dep.classid <> 'pg_rewrite'::regclass OR rc.relkind NOT IN ('v', 'm')))
+               OR (dep.refclassid = 'pg_class'::regclass
+                   AND dep.classid IN ('pg_policy'::regclass, 'pg_trigger'::regclass)
+                   AND EXISTS (SELECT 1 FROM pg_attribute a
+                               WHERE a.attrelid = dep.refobjid AND a.attnum = dep.refobjsubid
+                                 AND a.atttypid = ANY(old_oids))))
+        ORDER BY 1);
 
     IF cardinality(refusals) > 0 THEN
         RAISE EXCEPTION USING ERRCODE = 'EM002', MESSAGE = format(
