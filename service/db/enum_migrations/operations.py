@@ -160,7 +160,7 @@ def rewrite_sql(
 ) -> str:
     """The DO block that recreates the type with `values` and carries every dependent over to
     it, after checking that no row holds `removing`."""
-    literals = [type_name, *(schema or "",), *values, removing or ""]
+    literals = [type_name, *(schema or "",), *values, removing or "", lock_timeout or ""]
     if any("$enum_rewrite$" in literal for literal in literals):
         raise EnumMigrationError("a name or value contains '$enum_rewrite$'")
     return _rewrite_template().format(
