@@ -100,7 +100,9 @@ def test_a_quoted_type_off_the_search_path_with_a_partial_index_and_a_check(
             "Plan" "Sales Ops"."Plan Kind" NOT NULL DEFAULT 'C',
             CONSTRAINT "Plan is known" CHECK ("Plan" IN ('A', 'C')));
         CREATE INDEX "Special accounts" ON "Sales Ops"."Accounts" (id) WHERE "Plan" = 'C';
-        INSERT INTO "Sales Ops"."Accounts" VALUES (1, 'A'), (2, 'C'), (3, DEFAULT)"""
+        INSERT INTO "Sales Ops"."Accounts" VALUES (1, 'A'), (2, 'C'), (3, DEFAULT);
+        COMMENT ON TYPE "Sales Ops"."Plan Kind" IS 'what an account pays for';
+        REVOKE USAGE ON TYPE "Sales Ops"."Plan Kind" FROM PUBLIC"""
     )
     after = write_change(project, change, "Plan Kind", "Sales Ops")
 
@@ -114,6 +116,8 @@ def test_a_quoted_type_off_the_search_path_with_a_partial_index_and_a_check(
                WHERE conrelid = '"Sales Ops"."Accounts"'::regclass ORDER BY conname""",
             """SELECT pg_get_expr(adbin, adrelid) FROM pg_attrdef
                WHERE adrelid = '"Sales Ops"."Accounts"'::regclass""",
+            """SELECT typacl::text[], pg_get_userbyid(typowner), obj_description(oid, 'pg_type')
+               FROM pg_type WHERE oid = '"Sales Ops"."Plan Kind"'::regtype""",
         ],
         "Plan Kind",
         "Sales Ops",

@@ -67,7 +67,6 @@ BEGIN
         )
         SELECT t.oid, t.typarray, t.typbasetype, n.nspname, t.typname, t.typnotnull,
                pg_get_expr(t.typdefaultbin, 0) AS default_sql,
-               pg_get_userbyid(t.typowner) AS owner, obj_description(t.oid, 'pg_type') AS note,
                (SELECT string_agg(format(' CONSTRAINT %I %s', k.conname,
                                          pg_get_constraintdef(k.oid)), '' ORDER BY k.conname)
                 FROM pg_constraint k WHERE k.contypid = t.oid) AS constraints,
@@ -88,10 +87,6 @@ BEGIN
             || CASE WHEN found_row.typnotnull AND NOT found_row.not_null_is_constraint
                     THEN ' NOT NULL' ELSE '' END
             || coalesce(found_row.constraints, ''));
-        swaps := swaps || format('ALTER DOMAIN %s OWNER TO %I', spelled, found_row.owner);
-        IF found_row.note IS NOT NULL THEN
-            swaps := swaps || format('COMMENT ON DOMAIN %s IS %L', spelled, found_row.note);
-        END IF;
         WHILE cardinality(swapped) < cardinality(swaps) LOOP
             swapped := swapped || format('domain %s', spelled);
         END LOOP;
@@ -99,6 +94,35 @@ BEGIN
             || retires;
         old_oids := old_oids || ARRAY[found_row.oid, found_row.typarray];
         new_types := new_types || ARRAY[spelled, spelled || '[]'];
+    END LOOP;
+
+    -- The type and its domains keep their owners, comments and grants.
+    FOR found_row IN
+        SELECT t.typacl, t.typowner, pg_get_userbyid(t.typowner) AS owner,
+               obj_description(t.oid, 'pg_type') AS note,
+               new_types[array_position(old_oids, t.oid)] AS spelled
+        FROM pg_type t WHERE t.oid = ANY(old_oids) AND t.typtype IN ('e', 'd')
+    LOOP
+        restores := restores || format('ALTER TYPE %s OWNER TO %I', found_row.spelled,
+                                       found_row.owner);
+        IF found_row.note IS NOT NULL THEN
+            restores := restores || format('COMMENT ON TYPE %s IS %L', found_row.spelled,
+                                           found_row.note);
+        END IF;
+        IF found_row.typacl IS NOT NULL THEN
+            restores := restores || format('REVOKE ALL ON TYPE %s FROM PUBLIC', found_row.spelled)
+                || ARRAY(SELECT format('GRANT %s ON TYPE %s TO %s%s', g.privilege_type,
+                                       found_row.spelled,
+                                       CASE g.grantee WHEN 0 THEN 'PUBLIC'
+                                            ELSE quote_ident(pg_get_userbyid(g.grantee)) END,
+                                       CASE WHEN g.is_grantable THEN ' WITH GRANT OPTION'
+                                            ELSE '' END)
+                         FROM aclexplode(found_row.typacl) g
+                         WHERE g.grantee <> found_row.typowner);
+        END IF;
+        WHILE cardinality(restored) < cardinality(restores) LOOP
+            restored := restored || format('type %s', found_row.spelled);
+        END LOOP;
     END LOOP;
 
     -- The partition key cannot change type; say so before anything changes.
