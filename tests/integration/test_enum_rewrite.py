@@ -490,3 +490,38 @@ def test_a_revisions_own_lock_timeout_is_the_one_it_waits(project: Project) -> N
 
     assert waited < 3  # the revision's 300 ms, not LOCK_TIMEOUT's 5 s
     assert values(project) == ["A", "B", "C"]
+
+
+def test_the_old_type_steps_aside_under_another_name_when_its_own_is_taken_or_too_long(
+    project: Project,
+) -> None:
+    long_name = "a_status_whose_name_is_as_long_as_postgresql_lets_it_be_xyz"
+    assert len(long_name) == 59  # <name>__old would not fit in 63 bytes
+    project.run_script(
+        f"""CREATE TYPE {long_name} AS ENUM ('A', 'B', 'C');
+        CREATE TYPE status AS ENUM ('A', 'B', 'C');
+        CREATE TABLE status__old (id int);
+        CREATE DOMAIN settled AS status;
+        CREATE TABLE settled__old (id int);
+        CREATE TABLE things (id int, long {long_name}, status status, settled settled);
+        INSERT INTO things VALUES (1, 'A', 'C', 'C')"""
+    )
+    project.write_revision(
+        "reorder both",
+        f"enum_values.reorder_values({long_name!r}, values=['C', 'B', 'A'])\n"
+        "    enum_values.remove_value('status', 'B', values=['A', 'C'])",
+        "enum_values.add_value('status', 'B', after='A')\n"
+        f"    enum_values.reorder_values({long_name!r}, values=['A', 'B', 'C'])",
+    )
+
+    project.upgrade()
+
+    assert values(project, long_name) == ["C", "B", "A"]
+    assert values(project) == ["A", "C"]
+    assert snapshot(project, "SELECT long::text, status::text, settled::text FROM things") == [
+        ("A", "C", "C")
+    ]
+    assert snapshot(project, "SELECT count(*) FROM status__old, settled__old") == [(0,)]
+    project.downgrade()
+    assert values(project, long_name) == ["A", "B", "C"]
+    assert values(project) == ["A", "B", "C"]

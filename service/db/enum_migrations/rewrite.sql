@@ -16,6 +16,7 @@ DECLARE
     new_values text[] := ARRAY[{values}]::text[];
     enum_oid oid;
     spelled text;
+    aside text;
     -- The enum, the domains over it and their array types; and what each becomes.
     old_oids oid[] := '{{}}';
     new_types text[] := '{{}}';
@@ -47,12 +48,16 @@ BEGIN
     spelled := format('%I.%I', type_schema, type_name);
     old_oids := ARRAY[enum_oid, (SELECT typarray FROM pg_type WHERE oid = enum_oid)];
     new_types := ARRAY[spelled, spelled || '[]'];
-    swaps := swaps || format('ALTER TYPE %s RENAME TO %I', spelled, type_name || '__old');
+    -- The old type steps aside as <name>__old, or by its OID where that name is taken or too long.
+    aside := CASE WHEN octet_length(type_name) <= 58
+                       AND to_regtype(format('%I.%I', type_schema, type_name || '__old')) IS NULL
+                  THEN type_name || '__old' ELSE format('enum_%s__old', enum_oid) END;
+    swaps := swaps || format('ALTER TYPE %s RENAME TO %I', spelled, aside);
     swaps := swaps || format('CREATE TYPE %s AS ENUM (%s)', spelled,
         (SELECT string_agg(quote_literal(v), ', ' ORDER BY i)
          FROM unnest(new_values) WITH ORDINALITY AS u(v, i)));
     swapped := ARRAY[NULL, NULL]::text[];
-    retires := format('DROP TYPE %I.%I', type_schema, type_name || '__old') || retires;
+    retires := format('DROP TYPE %I.%I', type_schema, aside) || retires;
 
     -- Domains over the type (or its array, or another such domain): ALTER DOMAIN cannot change
     -- a base type, so each is renamed away, created again over the new type with its default and
@@ -79,8 +84,12 @@ BEGIN
         ORDER BY depth, n.nspname, t.typname
     LOOP
         spelled := format('%I.%I', found_row.nspname, found_row.typname);
-        swaps := swaps || format('ALTER DOMAIN %s RENAME TO %I', spelled,
-                                 found_row.typname || '__old');
+        aside := CASE WHEN octet_length(found_row.typname) <= 58
+                           AND to_regtype(format('%I.%I', found_row.nspname,
+                                                 found_row.typname || '__old')) IS NULL
+                      THEN found_row.typname || '__old'
+                      ELSE format('domain_%s__old', found_row.oid) END;
+        swaps := swaps || format('ALTER DOMAIN %s RENAME TO %I', spelled, aside);
         swaps := swaps || (format('CREATE DOMAIN %s AS %s', spelled,
                                   new_types[array_position(old_oids, found_row.typbasetype)])
             || coalesce(' DEFAULT ' || found_row.default_sql, '')
@@ -90,8 +99,7 @@ BEGIN
         WHILE cardinality(swapped) < cardinality(swaps) LOOP
             swapped := swapped || format('domain %s', spelled);
         END LOOP;
-        retires := format('DROP DOMAIN %I.%I', found_row.nspname, found_row.typname || '__old')
-            || retires;
+        retires := format('DROP DOMAIN %I.%I', found_row.nspname, aside) || retires;
         old_oids := old_oids || ARRAY[found_row.oid, found_row.typarray];
         new_types := new_types || ARRAY[spelled, spelled || '[]'];
     END LOOP;
