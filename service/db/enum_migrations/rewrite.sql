@@ -424,9 +424,8 @@ BEGIN
     -- Anything else using the type, or reading its columns, would stop the rewrite halfway
     -- (functions, operators, casts, composite types, rules on tables, policies, triggers' WHEN):
     -- name it now instead.
-    refusals := refusals || ARRAY(
+    statements := ARRAY(
         SELECT DISTINCT pg_describe_object(dep.classid, dep.objid, dep.objsubid)
-            || ' uses it, and this rewrite cannot carry that over'
         FROM pg_depend dep
         LEFT JOIN pg_class c ON dep.classid = 'pg_class'::regclass AND c.oid = dep.objid
         LEFT JOIN pg_rewrite r ON dep.classid = 'pg_rewrite'::regclass AND r.oid = dep.objid
@@ -444,6 +443,11 @@ BEGIN
                                WHERE a.attrelid = dep.refobjid AND a.attnum = dep.refobjsubid
                                  AND a.atttypid = ANY(old_oids))))
         ORDER BY 1);
+    IF cardinality(statements) > 0 THEN
+        refusals := refusals || (array_to_string(statements, ', ')
+            || CASE WHEN cardinality(statements) = 1 THEN ' uses it' ELSE ' use it' END
+            || ', and this rewrite cannot carry that over');
+    END IF;
 
     IF cardinality(refusals) > 0 THEN
         RAISE EXCEPTION USING ERRCODE = 'EM002', MESSAGE = format(
