@@ -15,12 +15,17 @@ them is turned off, and this module's comparator writes one readable operation p
 each with its reverse in downgrade(). Renames are declared next to the enum, where the proto
 change is made: ProtoEnum(InvitationStatus, "invitation_status", renamed={"DECLINED": "REJECTED"}).
 
-Removing a value (and reordering, which PostgreSQL cannot do in place) swaps the type: the
-columns that use it are converted under a lock_timeout, and indexes, CHECK constraints and
-defaults that mention its values are dropped and recreated around the conversion. Before any of
-that, it counts the rows that still hold the value and stops, naming each table and column, if
-there are any; each migration runs in its own transaction, so nothing is left half-done. All of
-it is one PL/pgSQL block (rewrite_sql), so offline (--sql) scripts hold it too. For one big
+Removing a value (and reordering, which PostgreSQL cannot do in place) swaps the type: what
+uses it is found in the catalogue by OID (rewrite.sql) and carried over under a lock_timeout:
+columns of every table (a partitioned table at its parent), domains over the type, defaults,
+generated columns, indexes and CHECK constraints holding its values, and views and materialized
+views reading it, created again as they were. Before any of that, it counts the rows that still
+hold the value and stops, naming each table and column, if there are any; what it cannot carry
+over (an enum partition key, functions over the type, a view's rules or triggers) stops it too,
+by name. Those refusals carry SQLSTATEs of our own (operations.VALUE_IN_USE, CANNOT_REWRITE),
+which become EnumValueInUseError and EnumMigrationError. Each migration runs in its own
+transaction, so nothing is left half-done. All of it is one PL/pgSQL block (rewrite_sql), so
+offline (--sql) scripts hold it too. For one big
 table that must stay readable and writable meanwhile, `online=True` converts the column beside
 it and swaps it in at the end, committing part-way (online.py says what that costs).
 """

@@ -34,7 +34,8 @@ BEGIN
         ORDER BY 1
     LOOP
         IF leftover.comment IS DISTINCT FROM marker THEN
-            RAISE EXCEPTION USING MESSAGE = format('cannot rewrite enum %s online: %s exists '
+            RAISE EXCEPTION USING ERRCODE = 'EM002', MESSAGE = format(
+                'cannot rewrite enum %s online: %s exists '
                 || 'and was not made by this migration; nothing was changed.',
                 type_name, leftover.object);
         END IF;
@@ -102,7 +103,7 @@ BEGIN
             ORDER BY 1);
     END IF;
     IF cardinality(blockers) > 0 THEN
-        RAISE EXCEPTION USING MESSAGE = format(
+        RAISE EXCEPTION USING ERRCODE = 'EM002', MESSAGE = format(
             'cannot rewrite enum %s online: %s. The online way converts one plain column of '
             || 'one plain table (no arrays, indexes, constraints, views, partitions, other '
             || 'columns or functions of the type); use the default way, without online=True, '
@@ -114,7 +115,7 @@ BEGIN
         EXECUTE format('SELECT count(*) FROM %I.%I WHERE %I::text = %L',
             target.table_schema, target.table_name, target.column_name, removing) INTO held;
         IF held > 0 THEN
-            RAISE EXCEPTION USING MESSAGE = format(
+            RAISE EXCEPTION USING ERRCODE = 'EM001', MESSAGE = format(
                 'cannot remove %s from enum %s: still held by %s rows of %s.%s.%s. '
                 || 'Change or delete those rows first; nothing was changed.',
                 quote_literal(removing), type_name, held,
@@ -195,7 +196,7 @@ BEGIN
         EXECUTE format('DROP FUNCTION %I.%I() CASCADE', type_schema, sync_name);
         EXECUTE format('DROP TYPE %I.%I CASCADE', type_schema, new_type);
         COMMIT;
-        RAISE EXCEPTION USING MESSAGE = format(
+        RAISE EXCEPTION USING ERRCODE = 'EM001', MESSAGE = format(
             'cannot remove %s from enum %s: a row of %s.%s.%s took it during the migration (%s). '
             || 'Change or delete those rows first; nothing was changed.',
             quote_literal(removing), type_name,

@@ -19,6 +19,10 @@ from service.db.enum_migrations.plan import (
 
 LOCK_TIMEOUT = "5s"  # a rewrite waits this long for its table lock, then fails cleanly
 
+# SQLSTATEs rewrite.sql raises for its refusals: class EM is one PostgreSQL does not use.
+VALUE_IN_USE = "EM001"  # rows still hold the value to remove
+CANNOT_REWRITE = "EM002"  # a dependent the rewrite cannot carry over (the message says which)
+
 
 class EnumMigrationError(RuntimeError):
     """An enum change that cannot go ahead; the message says why. Nothing was changed."""
@@ -52,18 +56,34 @@ def remove_value(
     values: list[str],
     schema: str | None = None,
     online: bool = False,
+    lock_timeout: str | None = None,
 ) -> None:
-    """Remove a value no row holds; `values` are the type's values afterwards. Rewrites;
-    online=True keeps one big table readable and writable meanwhile (online.py)."""
-    op.invoke(RemoveEnumValueOp(type_name, value, values=values, schema=schema, online=online))
+    """Remove a value no row holds; `values` are the type's values afterwards. Rewrites, waiting
+    at most `lock_timeout` (LOCK_TIMEOUT by default) for each lock; online=True keeps one big
+    table readable and writable meanwhile (online.py)."""
+    op.invoke(
+        RemoveEnumValueOp(
+            type_name, value, values=values, schema=schema, online=online, lock_timeout=lock_timeout
+        )
+    )
 
 
 def reorder_values(
-    type_name: str, *, values: list[str], schema: str | None = None, online: bool = False
+    type_name: str,
+    *,
+    values: list[str],
+    schema: str | None = None,
+    online: bool = False,
+    lock_timeout: str | None = None,
 ) -> None:
-    """Give the values a new order (PostgreSQL has no in-place reorder). Rewrites;
-    online=True keeps one big table readable and writable meanwhile (online.py)."""
-    op.invoke(ReorderEnumValuesOp(type_name, values=values, schema=schema, online=online))
+    """Give the values a new order (PostgreSQL has no in-place reorder). Rewrites, waiting at
+    most `lock_timeout` (LOCK_TIMEOUT by default) for each lock; online=True keeps one big
+    table readable and writable meanwhile (online.py)."""
+    op.invoke(
+        ReorderEnumValuesOp(
+            type_name, values=values, schema=schema, online=online, lock_timeout=lock_timeout
+        )
+    )
 
 
 # SQL ------------------------------------------------------------------------------------------
@@ -100,28 +120,43 @@ def _rename(operations: Operations, op: RenameEnumValueOp) -> None:
 @Operations.implementation_for(RemoveEnumValueOp)
 def _remove(operations: Operations, op: RemoveEnumValueOp) -> None:
     if op.online:
-        return convert_online(operations, op, execute=_rewrite, lock_timeout=LOCK_TIMEOUT)
-    _rewrite(operations, rewrite_sql(op.type_name, op.schema, op.values, removing=op.value))
+        lock_timeout = op.lock_timeout or LOCK_TIMEOUT
+        return convert_online(operations, op, execute=_rewrite, lock_timeout=lock_timeout)
+    sql = rewrite_sql(
+        op.type_name, op.schema, op.values, removing=op.value, lock_timeout=op.lock_timeout
+    )
+    _rewrite(operations, sql)
 
 
 @Operations.implementation_for(ReorderEnumValuesOp)
 def _reorder(operations: Operations, op: ReorderEnumValuesOp) -> None:
     if op.online:
-        return convert_online(operations, op, execute=_rewrite, lock_timeout=LOCK_TIMEOUT)
-    _rewrite(operations, rewrite_sql(op.type_name, op.schema, op.values))
+        lock_timeout = op.lock_timeout or LOCK_TIMEOUT
+        return convert_online(operations, op, execute=_rewrite, lock_timeout=lock_timeout)
+    _rewrite(
+        operations, rewrite_sql(op.type_name, op.schema, op.values, lock_timeout=op.lock_timeout)
+    )
+
+
+_REFUSALS: dict[str, type[EnumMigrationError]] = {
+    VALUE_IN_USE: EnumValueInUseError,
+    CANNOT_REWRITE: EnumMigrationError,
+}
 
 
 def _rewrite(operations: Operations, sql: str) -> None:
-    """Run a rewrite block; its refusals become EnumMigrationErrors with the same message."""
+    """Run a rewrite block; its refusals (by SQLSTATE) become EnumMigrationErrors with the
+    block's message."""
     try:
         operations.execute(sql)
     except sa.exc.DBAPIError as error:
-        message = str(error.orig).split("\n")[0]
-        for marker, kind in (("cannot remove", EnumValueInUseError), ("cannot rewrite", None)):
-            if marker in message:
-                detail = message[message.index(marker) :]
-                raise (kind or EnumMigrationError)(detail) from None
-        raise
+        refusal = _REFUSALS.get(getattr(error.orig, "sqlstate", None) or "")
+        if refusal is None:
+            raise
+        # The driver's own exception, behind SQLAlchemy's adapter, has the bare message.
+        cause = error.orig.__cause__ if error.orig is not None else None
+        message = getattr(cause, "message", None) or str(error.orig)
+        raise refusal(message) from None
 
 
 @functools.cache
@@ -131,11 +166,16 @@ def _rewrite_template() -> str:
 
 
 def rewrite_sql(
-    type_name: str, schema: str | None, values: list[str], *, removing: str | None = None
+    type_name: str,
+    schema: str | None,
+    values: list[str],
+    *,
+    removing: str | None = None,
+    lock_timeout: str | None = None,
 ) -> str:
-    """The DO block that recreates the type with `values` and converts every column to it,
-    after checking that no row holds `removing`."""
-    literals = [type_name, *(schema or "",), *values, removing or ""]
+    """The DO block that recreates the type with `values` and carries every dependent over to
+    it, after checking that no row holds `removing`."""
+    literals = [type_name, *(schema or "",), *values, removing or "", lock_timeout or ""]
     if any("$enum_rewrite$" in literal for literal in literals):
         raise EnumMigrationError("a name or value contains '$enum_rewrite$'")
     return _rewrite_template().format(
@@ -143,5 +183,5 @@ def rewrite_sql(
         name=_literal(type_name),
         removing=_literal(removing) if removing is not None else "NULL",
         values=", ".join(_literal(v) for v in values),
-        lock_timeout=_literal(LOCK_TIMEOUT),
+        lock_timeout=_literal(lock_timeout or LOCK_TIMEOUT),
     )

@@ -88,9 +88,11 @@ class RemoveEnumValueOp(EnumValueOp):
         values: list[str],
         schema: str | None = None,
         online: bool = False,
+        lock_timeout: str | None = None,
     ) -> None:
         super().__init__(type_name, schema=schema)
         self.value, self.values, self.online = value, list(values), online
+        self.lock_timeout = lock_timeout  # None: operations.LOCK_TIMEOUT
 
     def to_diff_tuple(self) -> tuple[Any, ...]:
         return ("remove_enum_value", self.qualified_name, self.value)
@@ -107,9 +109,11 @@ class ReorderEnumValuesOp(EnumValueOp):
         values: list[str],
         schema: str | None = None,
         online: bool = False,
+        lock_timeout: str | None = None,
     ) -> None:
         super().__init__(type_name, schema=schema)
         self.values, self.online = list(values), online
+        self.lock_timeout = lock_timeout  # None: operations.LOCK_TIMEOUT
 
     def to_diff_tuple(self) -> tuple[Any, ...]:
         return ("reorder_enum_values", self.qualified_name, list(self.values))
