@@ -19,6 +19,7 @@ from sqlalchemy import pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from service.config import normalised_database_url
 from service.db import enum_migrations
 from service.db.base import load_models
 
@@ -34,8 +35,7 @@ def _url() -> str:
     url = config.attributes.get("url") or os.environ.get("DATABASE_URL")
     if not url:
         raise SystemExit("DATABASE_URL is not set (or run migrations through make)")
-    scheme, rest = str(url).split("://", 1)
-    return f"postgresql+asyncpg://{rest}" if scheme == "postgresql" else str(url)
+    return normalised_database_url(str(url))
 
 
 def _render_item(type_: str, item: Any, autogen_context: AutogenContext) -> str | Literal[False]:

@@ -37,7 +37,7 @@ ORPHAN_CHECK_SECONDS = 0.5  # how often a worker checks that its parent still ru
 @contextmanager
 def database_url(settings: Settings, *, migrate: bool = True) -> Iterator[str]:
     if settings.database_url is not None:
-        yield settings.async_database_url
+        yield settings.database_url
         return
     from service.db.local import LocalDatabaseError, development_database
 

@@ -18,7 +18,8 @@ from sqlalchemy.exc import ArgumentError
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(frozen=True, extra="ignore")
 
-    # SQLAlchemy URL of the database, e.g. postgresql+asyncpg://user:pass@host:5432/db.
+    # URL of the database: postgresql://, postgres:// or postgresql+asyncpg://user:pass@host/db,
+    # kept as postgresql+asyncpg:// (normalised_database_url).
     # Unset: development mode, a local PostgreSQL is started (service/db/local.py).
     database_url: str | None = None
     # Connections each server process keeps open to PostgreSQL.
@@ -113,26 +114,22 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _postgres_only(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                url = make_url(value)
-            except ArgumentError:
-                raise ValueError("is not a database URL") from None
-            if url.drivername not in ("postgres", "postgresql", "postgresql+asyncpg"):
-                raise ValueError("use a postgresql://, postgres:// or postgresql+asyncpg:// URL")
-            if url.drivername == "postgres":  # the short scheme many hosts hand out
-                value = "postgresql" + value.removeprefix("postgres")
-        return value
+        return None if value is None else normalised_database_url(value)
 
     @property
     def address(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"{host}:{self.port}"
 
-    @property
-    def async_database_url(self) -> str:
-        """The database URL with the asyncpg driver SQLAlchemy needs."""
-        if self.database_url is None:
-            raise RuntimeError("DATABASE_URL is not set")
-        scheme, rest = self.database_url.split("://", 1)
-        return f"postgresql+asyncpg://{rest}" if scheme == "postgresql" else self.database_url
+
+def normalised_database_url(value: str) -> str:
+    """A PostgreSQL URL in the one form the service uses, postgresql+asyncpg://... (SQLAlchemy's
+    URL for the asyncpg driver), from any of the schemes hosts hand out; ValueError otherwise.
+    service/db/database.asyncpg_dsn gives asyncpg its own spelling of it."""
+    try:
+        url = make_url(value)
+    except ArgumentError:
+        raise ValueError("is not a database URL") from None
+    if url.drivername not in ("postgres", "postgresql", "postgresql+asyncpg"):
+        raise ValueError("use a postgresql://, postgres:// or postgresql+asyncpg:// URL")
+    return "postgresql+asyncpg://" + value.split("://", 1)[1]

@@ -41,9 +41,9 @@ CONNECTION_ERRORS = (
 
 
 def asyncpg_dsn(url: str) -> str:
-    """A SQLAlchemy URL (postgresql+asyncpg://...) as the DSN asyncpg takes."""
-    scheme, rest = url.split("://", 1)
-    return f"postgresql://{rest}" if scheme.startswith("postgresql") else url
+    """The service's database URL (postgresql+asyncpg://..., see config.normalised_database_url)
+    as the DSN asyncpg takes."""
+    return "postgresql://" + url.split("://", 1)[1]
 
 
 async def _keep_session(connection: Connection) -> None:

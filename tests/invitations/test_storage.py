@@ -9,7 +9,7 @@ import asyncpg
 import pytest
 
 from generated.invitations.v1.invitations_enums import InvitationEventKind, InvitationStatus, Role
-from service.db.database import Database
+from service.db.database import Database, asyncpg_dsn
 from service.invitations import storage
 from service.invitations.domain import Event, InvitationChanges, NewInvitation
 
@@ -31,7 +31,7 @@ async def test_every_enum_value_is_stored_read_back_and_published(
         events.append(storage.parse_event(str(args[-1])))
         arrived.set()
 
-    listener = await asyncpg.connect(database_url.replace("+asyncpg", ""))
+    listener = await asyncpg.connect(asyncpg_dsn(database_url))
     await listener.add_listener(storage.CHANNEL, on_notification)
     written = []
     for role in (r for r in Role if r.value):

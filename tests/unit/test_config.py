@@ -24,7 +24,7 @@ from tools.codegen import ROOT
 def test_every_postgresql_scheme_is_accepted(url: str) -> None:
     settings = Settings(database_url=url)
 
-    assert settings.async_database_url == "postgresql+asyncpg://app:secret@db.internal:5432/app"
+    assert settings.database_url == "postgresql+asyncpg://app:secret@db.internal:5432/app"
 
 
 def serve_with(**settings: str) -> subprocess.CompletedProcess[str]:

@@ -28,6 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from service.db.database import asyncpg_dsn
 from tools import codegen
 from tools.bench import (
     CREATE,
@@ -188,7 +189,7 @@ async def _raw_driver(database_url: str, name: str, concurrency: int = 16) -> tu
 
     get_sql, create_sql = invitations_statements()
     pool = await asyncpg.create_pool(
-        database_url.replace("+asyncpg", ""), min_size=concurrency, max_size=concurrency
+        asyncpg_dsn(database_url), min_size=concurrency, max_size=concurrency
     )
     id = uuid.UUID(name.removeprefix("invitations/"))
 
