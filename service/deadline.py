@@ -1,7 +1,7 @@
 """The current RPC's deadline, visible to the code below the servicer without passing it around.
 
 The request interceptor sets it from the client's deadline (or the server's default timeout);
-Database.transaction() stops the database work when it passes.
+Database.connection() (and so transaction()) stops the database work when it passes.
 """
 
 from __future__ import annotations

@@ -217,7 +217,7 @@ class Server:
             # apart by its class, so it cannot be handed the stand-in). The stubs leave the
             # generated function untyped.
             add_reflection = reflection_pb2_grpc.add_ServerReflectionServicer_to_server
-            add_reflection(reflection.aio.ReflectionServicer(names), plain)  # type: ignore[no-untyped-call]
+            add_reflection(reflection.aio.ReflectionServicer(names), plain)  # type: ignore[no-untyped-call]  # untyped in the stubs
 
     async def _set_health(self, serving: bool) -> None:
         status = (

@@ -43,7 +43,7 @@ def database_url() -> Iterator[str]:
     TEST_DATABASE_URL points the suite at a server of your own; otherwise the local development
     PostgreSQL (service/db/local.py) serves a database of its own, `service_test`.
     """
-    from service.db.schema import rebuild
+    from tools.schema import rebuild
 
     url = os.environ.get("TEST_DATABASE_URL")
     if url:

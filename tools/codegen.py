@@ -251,10 +251,16 @@ def _mypy_stubs(
     )
     response = plugin_pb2.CodeGeneratorResponse()
     descriptors = mypy_protobuf.Descriptors(request)
-    flags = (True, False, False, False, False)  # quiet, and every other option at its default
-    mypy_protobuf.generate_mypy_stubs(descriptors, response, *flags)
+    options = {  # quiet, and every other option at its default
+        "quiet": True,
+        "readable_stubs": False,
+        "relax_strict_optional_primitives": False,
+        "use_default_deprecation_warnings": False,
+        "generate_concrete_servicer_stubs": False,
+    }
+    mypy_protobuf.generate_mypy_stubs(descriptors, response, **options)
     grpc_type = mypy_protobuf.GRPCType.from_parameter("")  # default: sync and aio both typed
-    mypy_protobuf.generate_mypy_grpc_stubs(descriptors, response, *flags, grpc_type)
+    mypy_protobuf.generate_mypy_grpc_stubs(descriptors, response, **options, grpc_type=grpc_type)
     return {f.name: f.content for f in response.file}
 
 
@@ -295,7 +301,10 @@ def compile_protos(
     result: dict[str, dict[str, bytes]] = {}
     for rel in rel_protos:
         outputs = {out: rewrite_imports(texts[out], ours, package) for out in outputs_of(rel)}
-        enum_module = enums.render_module(files[rel], package)
+        try:
+            enum_module = enums.render_module(files[rel], package)
+        except ValueError as error:  # two enums that would share a Python class name
+            raise CodegenError(str(error)) from None
         if enum_module is not None:
             outputs[enums.module_path(rel)] = enum_module
         result[rel] = {out: text.encode() for out, text in outputs.items()}

@@ -1,1 +1,2 @@
-"""Database plumbing shared by every resource: model base, enum types, engine, unit of work."""
+"""Database plumbing shared by every resource: the model base, enum types, the connection pool
+(database.py), compiled statements, migrations and the local development PostgreSQL."""

@@ -22,6 +22,7 @@ __all__ = [
     "downgrade",
     "pending",
     "revision",
+    "upgrade",
 ]
 
 

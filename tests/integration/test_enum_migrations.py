@@ -48,7 +48,7 @@ def proto_enum(
 ) -> ProtoEnum[enum.Enum]:
     """A ProtoEnum over a made-up proto enum whose values (after UNSPECIFIED) are `values`."""
     members = {"UNSPECIFIED": 0, **{v: n for n, v in enumerate(values, 1)}}
-    enum_class = enum.Enum(f"Status{next(_names)}", members)  # type: ignore[misc]
+    enum_class = enum.Enum(f"Status{next(_names)}", members)  # type: ignore[misc]  # a dynamic Enum
     return ProtoEnum(enum_class, "thing_status", renamed=renamed)
 
 
@@ -165,7 +165,7 @@ class Project:
 
 @pytest.fixture
 def project(scratch_url: str, tmp_path: Path) -> Project:
-    from service.db.schema import drop_everything
+    from tools.schema import drop_everything
 
     asyncio.run(drop_everything(scratch_url))
     versions = tmp_path / "versions"
@@ -356,7 +356,7 @@ def test_offline_scripts_hold_removals_too(
 
 
 def test_the_projects_migrations_go_down_and_up_and_match_the_models(scratch_url: str) -> None:
-    from service.db.schema import drop_everything
+    from tools.schema import drop_everything
 
     asyncio.run(drop_everything(scratch_url))
     migrations.upgrade(scratch_url)
@@ -665,7 +665,7 @@ def test_proto_enums_in_their_own_schema_and_in_public(project: Project) -> None
 
     def model(plans: Sequence[str], statuses: Sequence[str]) -> sa.MetaData:
         members = {"UNSPECIFIED": 0, **{v: n for n, v in enumerate(plans, 1)}}
-        plan_class = enum.Enum(f"Plan{next(_names)}", members)  # type: ignore[misc]
+        plan_class = enum.Enum(f"Plan{next(_names)}", members)  # type: ignore[misc]  # a dynamic Enum
         metadata = sa.MetaData()
         sa.Table(
             "accounts",

@@ -47,7 +47,7 @@ def autogenerate_online(project: Project, values: Sequence[str], message: str) -
 
 @pytest.fixture
 def project(scratch_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Project:
-    from service.db.schema import drop_everything
+    from tools.schema import drop_everything
 
     monkeypatch.setattr(online, "BATCH_ROWS", 7)
     asyncio.run(drop_everything(scratch_url))

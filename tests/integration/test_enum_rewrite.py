@@ -35,7 +35,7 @@ CHANGES = pytest.mark.parametrize("change", [REMOVE, REORDER], ids=["remove", "r
 @pytest.fixture
 def project(scratch_url: str, tmp_path: Path) -> Project:
     """An empty database with an Alembic history of its own."""
-    from service.db.schema import drop_everything
+    from tools.schema import drop_everything
 
     asyncio.run(drop_everything(scratch_url))
     versions = tmp_path / "versions"

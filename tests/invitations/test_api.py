@@ -325,7 +325,11 @@ async def test_update_rejects_bad_masks(
 ) -> None:
     created = await client.create(email, Role.VIEWER)
     request = pb.UpdateInvitationRequest(
-        invitation=pb.Invitation(name=created.name, role=pb.ROLE_ADMIN, status=status),  # type: ignore[arg-type]
+        invitation=pb.Invitation(
+            name=created.name,
+            role=pb.ROLE_ADMIN,
+            status=status,  # type: ignore[arg-type]  # values the enum does not declare, on purpose
+        ),
         update_mask=field_mask_pb2.FieldMask(paths=paths),
     )
 

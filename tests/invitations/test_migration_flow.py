@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from service.db.schema import drop_everything
 from tests.support import ServerProcess
 from tools import probe
+from tools.schema import drop_everything
 
 PROTO = "protos/invitations/v1/invitations.proto"
 

@@ -245,3 +245,24 @@ def test_grpcio_tools_is_pinned_no_newer_than_grpcio() -> None:
             tools = tuple(map(int, pins["grpcio-tools"].split(".")))
             runtime = tuple(map(int, pins["grpcio"].split(".")))
             assert tools <= runtime, requirements.name
+
+
+def test_enums_that_would_share_a_class_name_are_a_codegen_error(project: Project) -> None:
+    assert run_cli(project).returncode == 0
+    before = project.snapshot()
+    clash = """syntax = "proto3";
+package notes.v1;
+enum NoteKind { NOTE_KIND_UNSPECIFIED = 0; }
+message Note {
+  enum Kind { KIND_UNSPECIFIED = 0; }
+}
+"""
+    project.write_proto("notes/v1/notes.proto", clash)
+
+    result = run_cli(project)
+
+    assert result.returncode == 1
+    assert "codegen failed, generated/ left as it was" in result.stderr
+    assert "would share a Python class name" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert project.snapshot() == before

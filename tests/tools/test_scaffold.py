@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from service.db.schema import drop_everything
 from tests.support import ServerProcess
 from tools import probe
 from tools.codegen import ROOT
+from tools.schema import drop_everything
 
 
 def make(copy: Path, database_url: str, *args: str) -> subprocess.CompletedProcess[str]:

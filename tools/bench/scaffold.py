@@ -41,7 +41,7 @@ def _step(copy: Path, env: dict[str, str], *command: str) -> float:
 
 
 def _run(url: str, number: int) -> None:
-    from service.db.schema import drop_everything
+    from tools.schema import drop_everything
 
     asyncio.run(drop_everything(url))
     with tempfile.TemporaryDirectory(prefix="bench-scaffold-") as folder:

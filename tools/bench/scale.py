@@ -136,7 +136,7 @@ def _median(values: list[float]) -> float:
 
 def main() -> None:
     from service.db.local import local_postgres
-    from service.db.schema import rebuild
+    from tools.schema import rebuild
 
     print(__doc__.split("\n\n")[0])
     results: dict[str, list[tuple[float, float]]] = {}

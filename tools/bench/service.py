@@ -133,6 +133,7 @@ def _service(database_url: str) -> Iterator[tuple[int, str]]:
         stderr=subprocess.PIPE,
         text=True,
     )
+    sink: subprocess.Popen[bytes] | None = None
     try:
         assert process.stderr is not None
         port = ""
@@ -147,7 +148,8 @@ def _service(database_url: str) -> Iterator[tuple[int, str]]:
     finally:
         process.terminate()
         process.wait(30)
-        sink.wait(10)
+        if sink is not None:
+            sink.wait(10)
 
 
 def _cold_start(database_url: str, runs: int = 5) -> list[float]:
@@ -221,7 +223,7 @@ async def _raw_driver(database_url: str, name: str, concurrency: int = 16) -> tu
 
 def main() -> None:
     from service.db.local import local_postgres
-    from service.db.schema import rebuild  # the same schema set-up the tests use
+    from tools.schema import rebuild  # the same schema set-up the tests use
 
     print(__doc__.split("\n\n")[0])
     print(f"  ({SECONDS:.0f} s a figure; server on CPU {SERVER_CPU}, load on CPU {LOAD_CPU})")
