@@ -1,1 +1,1 @@
-"""The gRPC service: see README.md for the map of this package."""
+"""The gRPC service: see docs/architecture.md for the map of this package."""

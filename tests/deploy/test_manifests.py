@@ -57,7 +57,7 @@ def test_the_migration_job_runs_the_images_migrate_command() -> None:
     assert job["args"] == ["migrate"]
     assert job["image"] == server["image"]
     assert by_kind("Job")["spec"]["backoffLimit"] == 0
-    # The README's `kubectl apply -l app.kubernetes.io/component=migrate` selects it alone.
+    # docs/deployment.md's `kubectl apply -l app.kubernetes.io/component=migrate` selects it alone.
     assert by_kind("Job")["metadata"]["labels"]["app.kubernetes.io/component"] == "migrate"
 
 

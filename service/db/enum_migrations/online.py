@@ -40,7 +40,7 @@ committed after step 1, and why this costs what it costs:
   The new column has no statistics until ANALYZE (autovacuum will get to it).
 - Writes of a value being removed fail from step 1 on (the trigger cannot cast it).
 - Slower in total: every row is written once more, in small transactions, plus the validation
-  scan (README, Benchmarks: 4-8 times the default way's time on 1,000,000 rows).
+  scan (docs/benchmarks.md: 4-8 times the default way's time on 1,000,000 rows).
 - Steps 1 and 3 (and the CHECK) queue for their lock behind any transaction using the table,
   autovacuum included, and everything else queues behind them, for up to the lock timeout
   (LOCK_TIMEOUT) before they give up: run it when no long transaction is open on the table, as
