@@ -71,10 +71,14 @@ format: $(SYNCED) ## Apply ruff's fixes and formatting
 typecheck: generate ## mypy --strict over service/, tests/, tools/ and migrations/
 	$(BIN)/mypy
 
-test: lint typecheck ## Lint, type check, the whole test suite, and the image where podman is
+test: lint typecheck ## Lint, type check, the whole test suite with coverage, and the image where podman is
 	@# pytest exits 5 when it collects no test: a template with its tests removed still passes.
-	$(BIN)/pytest $(PYTEST_ARGS) || { code=$$?; [ $$code -eq 5 ] && echo "no tests collected"; \
+	@rm -rf .coverage && mkdir .coverage
+	$(BIN)/coverage run -m pytest $(PYTEST_ARGS) || { code=$$?; [ $$code -eq 5 ] && echo "no tests collected"; \
 		[ $$code -eq 5 ]; }
+	@# Every process measured (the server subprocesses too), against the floor in pyproject.toml.
+	@if $(BIN)/coverage combine -q 2>/dev/null; then $(BIN)/coverage report --skip-covered --sort=cover; \
+		else echo "no coverage data: no test ran"; fi
 	@if command -v podman >/dev/null; then $(MAKE) --no-print-directory image-test; \
 		else echo "podman is not installed: skipped make image-test (CI installs it and runs it)"; fi
 
