@@ -243,6 +243,35 @@ def _rich_status(error: ServiceError) -> bytes | None:
     return bytes(status.SerializeToString())
 
 
+Trailers: TypeAlias = tuple[tuple[str, str | bytes], ...]
+
+
+def status_for(
+    error: Exception, method: str, request_id: str
+) -> tuple[grpc.StatusCode, str, Trailers]:
+    """The status an RPC ends with when its handler raised `error`: (code, message, trailers).
+
+    A domain error is its class's code and message (and BadRequest details for InvalidArgument);
+    NotImplementedError is UNIMPLEMENTED; anything else is a bug, INTERNAL, whose message gives
+    only the request id: the exception's text may hold what the client must not see.
+    """
+    trailers: Trailers = ((REQUEST_ID, request_id),)
+    if isinstance(error, ServiceError):
+        details = _rich_status(error)
+        if details is not None:
+            trailers += ((STATUS_DETAILS, details),)
+        return STATUS_CODES.get(type(error), grpc.StatusCode.INTERNAL), error.message, trailers
+    if isinstance(error, NotImplementedError):
+        # The generated base servicer's answer for an RPC declared in the proto and not
+        # written yet: a fact about this server, not a bug of the request.
+        return (
+            grpc.StatusCode.UNIMPLEMENTED,
+            f"{method} is not implemented by this server",
+            trailers,
+        )
+    return grpc.StatusCode.INTERNAL, f"internal error (request id {request_id})", trailers
+
+
 class RequestInterceptor:
     def __init__(
         self,
@@ -325,21 +354,8 @@ class RequestInterceptor:
         """Set the RPC's status for an exception and return its code (None: already aborted)."""
         if isinstance(error, grpc.aio.AbortError):
             return None
-        trailers: tuple[tuple[str, str | bytes], ...] = ((REQUEST_ID, request_id),)
-        if isinstance(error, ServiceError):
-            code = STATUS_CODES.get(type(error), grpc.StatusCode.INTERNAL)
-            message = error.message
-            details = _rich_status(error)
-            if details is not None:
-                trailers += ((STATUS_DETAILS, details),)
-        elif isinstance(error, NotImplementedError):
-            # The generated base servicer's answer for an RPC declared in the proto and not
-            # written yet: a fact about this server, not a bug of the request.
-            code = grpc.StatusCode.UNIMPLEMENTED
-            message = f"{method} is not implemented by this server"
-        else:
-            code = grpc.StatusCode.INTERNAL
-            message = f"internal error (request id {request_id})"
+        code, message, trailers = status_for(error, method, request_id)
+        if not isinstance(error, ServiceError | NotImplementedError):
             logger.error(
                 "unhandled exception",
                 exc_info=error,

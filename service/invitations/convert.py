@@ -18,8 +18,9 @@ from service import conventions
 from service.conventions import Cursor
 from service.errors import Violations
 from service.invitations.domain import (
+    COLLECTION,
     KEEP,
-    NAME_PREFIX,
+    MUTABLE_FIELDS,
     Event,
     Invitation,
     InvitationChanges,
@@ -29,7 +30,6 @@ from service.invitations.domain import (
 
 MAX_EMAIL_LENGTH = 254
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
-MUTABLE_FIELDS = ("email", "role", "expire_time", "status")
 OUTPUT_ONLY_FIELDS = ("name", "create_time", "update_time")
 
 
@@ -60,7 +60,7 @@ def event_to_proto(event: Event) -> pb.InvitationEvent:
 
 
 def _parse_id(name: str, field: str, violations: Violations) -> uuid.UUID:
-    return conventions.parse_name(name, NAME_PREFIX.rstrip("/"), field, violations)
+    return conventions.parse_name(name, COLLECTION, field, violations)
 
 
 def parse_name(name: str, field: str = "name") -> uuid.UUID:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import uuid
 from dataclasses import dataclass
@@ -10,7 +11,12 @@ from datetime import datetime
 from generated.invitations.v1.invitations_enums import InvitationEventKind, InvitationStatus, Role
 from service.conventions import Cursor
 
-NAME_PREFIX = "invitations/"
+COLLECTION = "invitations"
+
+
+def invitation_name(id: uuid.UUID) -> str:
+    """The resource name the API knows an invitation by (AIP-122)."""
+    return f"{COLLECTION}/{id}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +31,7 @@ class Invitation:
 
     @property
     def name(self) -> str:
-        return f"{NAME_PREFIX}{self.id}"
+        return invitation_name(self.id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,8 +56,12 @@ class InvitationChanges:
 
     email: str | Keep = KEEP
     role: Role | Keep = KEEP
-    status: InvitationStatus | Keep = KEEP
     expire_time: datetime | Keep | None = KEEP
+    status: InvitationStatus | Keep = KEEP
+
+
+# What an update may change (the API's update_mask paths, the columns an UPDATE sets).
+MUTABLE_FIELDS = tuple(field.name for field in dataclasses.fields(InvitationChanges))
 
 
 @dataclass(frozen=True, slots=True)

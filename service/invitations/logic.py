@@ -20,14 +20,11 @@ from service.invitations.domain import (
     InvitationChanges,
     NewInvitation,
     Page,
+    invitation_name,
 )
 
 if TYPE_CHECKING:
     from service.db.statements import Connection
-
-
-def _name(id: uuid.UUID) -> str:
-    return f"invitations/{id}"
 
 
 class Invitations:
@@ -42,7 +39,7 @@ class Invitations:
         async with self.database.connection() as connection:
             invitation = await storage.get_invitation(connection, id)
         if invitation is None:
-            raise NotFound(f"{_name(id)} does not exist")
+            raise NotFound(f"{invitation_name(id)} does not exist")
         return invitation
 
     async def list(
@@ -74,7 +71,7 @@ class Invitations:
         async with self.database.connection() as connection:
             deleted = await storage.delete_invitation(connection, id)
         if deleted is None:
-            raise NotFound(f"{_name(id)} does not exist")
+            raise NotFound(f"{invitation_name(id)} does not exist")
 
     async def accept(self, id: uuid.UUID) -> Invitation:
         return await self._answer(id, InvitationStatus.ACCEPTED, "accepted")
@@ -101,10 +98,11 @@ class Invitations:
     async def _explain(connection: Connection, id: uuid.UUID, verb: str) -> None:
         """Raise the error that says why a conditional update changed no row."""
         current = await storage.get_invitation(connection, id)
+        name = invitation_name(id)
         if current is None:
-            raise NotFound(f"{_name(id)} does not exist")
+            raise NotFound(f"{name} does not exist")
         if current.status is not InvitationStatus.PENDING:
             raise FailedPrecondition(
-                f"{_name(id)} is {current.status.name}; only a PENDING invitation can be {verb}"
+                f"{name} is {current.status.name}; only a PENDING invitation can be {verb}"
             )
-        raise FailedPrecondition(f"{_name(id)} expired at {current.expire_time}")
+        raise FailedPrecondition(f"{name} expired at {current.expire_time}")

@@ -8,10 +8,10 @@ writes that commit, and a write is one round trip and atomic without an explicit
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import uuid
-from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -38,10 +38,11 @@ from sqlalchemy import (
 
 from generated.invitations.v1.invitations_enums import InvitationEventKind, InvitationStatus, Role
 from service.conventions import Cursor
-from service.db.statements import AnySelect, Query
+from service.db.statements import AnySelect, Query, Row
 from service.errors import AlreadyExists
 from service.invitations.domain import (
     KEEP,
+    MUTABLE_FIELDS,
     Event,
     Invitation,
     InvitationChanges,
@@ -55,21 +56,22 @@ if TYPE_CHECKING:
 # The NOTIFY channel every replica listens on (service/invitations/events.py).
 CHANNEL = "invitations"
 PENDING_EMAIL_INDEX = "uq_invitations_pending_email"
-MUTABLE = ("email", "role", "status", "expire_time")
 
-COLUMNS = (
-    Table.id,
-    Table.email,
-    Table.role,
-    Table.status,
-    Table.create_time,
-    Table.update_time,
-    Table.expire_time,
-)
+# Every statement returns the columns named by the domain's fields, and _invitation reads them
+# back by name: mypy checks each field against its column's type.
+COLUMNS = tuple(Table.__table__.c[field.name] for field in dataclasses.fields(Invitation))
 
 
-def _invitation(row: Sequence[Any]) -> Invitation:
-    return Invitation(*row[: len(COLUMNS)])
+def _invitation(row: Row) -> Invitation:
+    return Invitation(
+        id=row[Table.id],
+        email=row[Table.email],
+        role=row[Table.role],
+        status=row[Table.status],
+        create_time=row[Table.create_time],
+        update_time=row[Table.update_time],
+        expire_time=row[Table.expire_time],
+    )
 
 
 def _published(statement: Insert | Update | Delete, kind: InvitationEventKind) -> AnySelect:
@@ -88,7 +90,7 @@ def _published(statement: Insert | Update | Delete, kind: InvitationEventKind) -
 GET = Query(select(*COLUMNS).where(Table.id == bindparam("id")), _invitation)
 INSERT = Query(
     _published(
-        insert(Table).values({name: bindparam(name) for name in ("id", *MUTABLE)}),
+        insert(Table).values({name: bindparam(name) for name in ("id", *MUTABLE_FIELDS)}),
         InvitationEventKind.CREATED,
     ),
     _invitation,
@@ -189,7 +191,7 @@ async def update_invitation(
     `only_from` makes a state change atomic: of two concurrent Accepts, one matches the row
     while it is still PENDING, and the other finds it no longer is.
     """
-    fields = tuple(field for field in MUTABLE if getattr(changes, field) is not KEEP)
+    fields = tuple(field for field in MUTABLE_FIELDS if getattr(changes, field) is not KEEP)
     query = _update_query(fields, only_from is not None, only_unexpired)
     params = {f"set_{field}": getattr(changes, field) for field in fields}
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,6 +11,11 @@ from generated.${p}.v1.${p}_enums import ${S}State
 from service.conventions import Cursor
 
 COLLECTION = "${collection}"
+
+
+def ${s}_name(id: uuid.UUID) -> str:
+    """The resource name the API knows a ${s} by (AIP-122)."""
+    return f"{COLLECTION}/{id}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,7 +28,7 @@ class ${S}:
 
     @property
     def name(self) -> str:
-        return f"{COLLECTION}/{self.id}"
+        return ${s}_name(self.id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +43,10 @@ class ${S}Changes:
 
     display_name: str | None = None
     state: ${S}State | None = None
+
+
+# What an update may change (the API's update_mask paths, the columns an UPDATE sets).
+MUTABLE_FIELDS = tuple(field.name for field in dataclasses.fields(${S}Changes))
 
 
 @dataclass(frozen=True, slots=True)

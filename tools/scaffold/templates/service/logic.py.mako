@@ -12,11 +12,11 @@ from service.conventions import Cursor
 from service.db.database import Database
 from service.errors import NotFound
 from service.${p} import storage
-from service.${p}.domain import COLLECTION, New${S}, Page, ${S}, ${S}Changes
+from service.${p}.domain import New${S}, Page, ${S}, ${S}Changes, ${s}_name
 
 
 def _missing(id: uuid.UUID) -> NotFound:
-    return NotFound(f"{COLLECTION}/{id} does not exist")
+    return NotFound(f"{${s}_name(id)} does not exist")
 
 
 class ${P}:

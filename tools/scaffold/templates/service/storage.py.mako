@@ -7,32 +7,33 @@ on asyncpg (service/db/statements.py says why). Writes return the row they chang
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import uuid
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Integer, and_, bindparam, delete, func, insert, or_, select, update
 
 from service.conventions import Cursor
-from service.db.statements import Query
-from service.${p}.domain import New${S}, ${S}, ${S}Changes
+from service.db.statements import Query, Row
+from service.${p}.domain import MUTABLE_FIELDS, New${S}, ${S}, ${S}Changes
 from service.${p}.models import ${S} as Table
 
 if TYPE_CHECKING:
     from service.db.statements import Connection
 
-COLUMNS = (Table.id, Table.display_name, Table.state, Table.create_time, Table.update_time)
+# Every statement returns the columns named by the domain's fields, and _${s} reads them back
+# by name: mypy checks each field against its column's type.
+COLUMNS = tuple(Table.__table__.c[field.name] for field in dataclasses.fields(${S}))
 
 
-def _${s}(row: Sequence[Any]) -> ${S}:
-    id, display_name, state, create_time, update_time = row  # the order of COLUMNS
+def _${s}(row: Row) -> ${S}:
     return ${S}(
-        id=id,
-        display_name=display_name,
-        state=state,
-        create_time=create_time,
-        update_time=update_time,
+        id=row[Table.id],
+        display_name=row[Table.display_name],
+        state=row[Table.state],
+        create_time=row[Table.create_time],
+        update_time=row[Table.update_time],
     )
 
 
@@ -92,8 +93,8 @@ async def update_${s}(
     """Apply the changes that are not None; None if there is no such row."""
     values = {
         field: value
-        for field, value in (("display_name", changes.display_name), ("state", changes.state))
-        if value is not None
+        for field in MUTABLE_FIELDS
+        if (value := getattr(changes, field)) is not None
     }
     return await _update_query(tuple(values)).one(connection, id=id, **values)
 
