@@ -146,11 +146,19 @@ def test_metadata_options_reach_the_server(server: ServerProcess) -> None:
     logged_through(server, request_id)
 
 
-async def test_call_prints_each_streamed_event_until_interrupted(
-    server: ServerProcess, email: str
+@pytest.mark.parametrize(
+    ("module", "args"),
+    [
+        ("service.client", ("call", "InvitationService/WatchInvitations")),
+        ("service.invitations.client", ("watch",)),
+    ],
+    ids=["call", "watch"],
+)
+async def test_a_stream_prints_each_event_until_interrupted(
+    server: ServerProcess, email: str, module: str, args: tuple[str, ...]
 ) -> None:
     watcher = await asyncio.create_subprocess_exec(
-        *command(server, "call", "InvitationService/WatchInvitations"),
+        *command(server, *args, module=module),
         cwd=ROOT,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
