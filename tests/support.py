@@ -18,6 +18,7 @@ import urllib.request
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +75,7 @@ class ServerProcess:
         RUNNING.append(self)
         self.logs: list[dict[str, Any]] = []
         self._lines: queue.Queue[dict[str, Any]] = queue.Queue()
+        self._logged = threading.Condition()  # notified on every line added to self.logs
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
         self.port = 0
@@ -86,7 +88,9 @@ class ServerProcess:
                 entry = json.loads(line)
             except ValueError:
                 entry = {"message": line.rstrip("\n"), "level": "RAW"}
-            self.logs.append(entry)
+            with self._logged:
+                self.logs.append(entry)
+                self._logged.notify_all()
             self._lines.put(entry)
 
     def wait_for(self, message: str, timeout: float = 30.0) -> dict[str, Any]:
@@ -103,6 +107,15 @@ class ServerProcess:
             if entry.get("message") == message:
                 return entry
         raise AssertionError(f"no {message!r} log within {timeout} s: {self.logs}")
+
+    def wait_for_log(
+        self, condition: Callable[[list[dict[str, Any]]], bool], within: float, what: str
+    ) -> None:
+        """Wait until `condition(self.logs)` holds, checking as each line is read."""
+        with self._logged:
+            assert self._logged.wait_for(lambda: condition(self.logs), within), (
+                f"{what}: not within {within} s"
+            )
 
     def start(self) -> ServerProcess:
         self.port = int(self.wait_for("listening")["port"])
@@ -153,7 +166,33 @@ async def poll(
     deadline = time.monotonic() + within
     while not await condition():
         assert time.monotonic() < deadline, f"{what}: not within {within} s"
+        # not a wait: the pause between two checks of the condition, which is the wait
         await asyncio.sleep(0.02)
+
+
+def poll_here(
+    condition: Callable[[], bool], within: float = 10.0, what: str = "the condition"
+) -> None:
+    """poll(), for a test without an event loop: `condition` is asked in this thread."""
+
+    async def holds() -> bool:
+        return condition()
+
+    asyncio.run(poll(holds, within, what))
+
+
+async def until_database_clock_passes(database_url: str, moment: datetime) -> None:
+    """Wait until PostgreSQL's now() is past `moment`: the clock the service compares
+    expire_time with."""
+    connection = await asyncpg.connect(asyncpg_dsn(database_url))
+    try:
+
+        async def passed() -> bool:
+            return bool(await connection.fetchval("SELECT now() > $1", moment))
+
+        await poll(passed, 10.0, f"the database's clock passing {moment}")
+    finally:
+        await connection.close()
 
 
 async def until_refusing_new_rpcs(target: str, within: float = 10.0) -> None:
@@ -269,10 +308,11 @@ class JwtKeys:
 def logged_through(server: ServerProcess, request_id: str, within: float = 10.0) -> None:
     """Wait for the access-log line of the RPC sent with `request_id` (x-request-id): every
     line the server wrote before it has been read into server.logs too."""
-    deadline = time.monotonic() + within
-    while not any(entry.get("request_id") == request_id for entry in reversed(server.logs)):
-        assert time.monotonic() < deadline, f"no log line of request {request_id}"
-        time.sleep(0.02)
+    server.wait_for_log(
+        lambda logs: any(entry.get("request_id") == request_id for entry in reversed(logs)),
+        within,
+        f"a log line of request {request_id}",
+    )
 
 
 def tracebacks(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -2,8 +2,9 @@
 
 async with InvitationsClient("localhost:50051") as client:
     invitation = await client.create("alice@example.com", Role.ADMIN)
-    async for event in client.watch():
-        ...
+    async with client.watch() as events:  # subscribed: changes from here on are in events
+        async for event in events:
+            ...
 
 python -m service.invitations.client create alice@example.com --role ADMIN
 python -m service.invitations.client list --status PENDING
@@ -18,6 +19,7 @@ error output are service/client.py's, shared with the generic `python -m service
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
@@ -154,13 +156,17 @@ class InvitationsClient:
             request, timeout=self.timeout, metadata=self.metadata
         )
 
-    async def watch(self) -> AsyncIterator[pb.InvitationEvent]:
-        """Every change from now on, until the server ends the stream or the caller stops."""
+    @contextlib.asynccontextmanager
+    async def watch(self) -> AsyncIterator[AsyncIterator[pb.InvitationEvent]]:
+        """Every change from the moment the server has subscribed the stream: entered only
+        then, so a change made inside the block is among the events (a refused call raises
+        its AioRpcError on entry). They come until the server ends the stream; leaving the
+        block ends it."""
         call = self.stub.WatchInvitations(pb.WatchInvitationsRequest(), metadata=self.metadata)
         try:
-            await call.initial_metadata()  # subscribed from here on
-            async for event in call:
-                yield event
+            await call.initial_metadata()  # the server sends it once subscribed...
+            await call.wait_for_connection()  # ...or refuses the call, raised here
+            yield aiter(call)
         finally:
             call.cancel()
 
@@ -230,8 +236,9 @@ async def _run(args: argparse.Namespace) -> int:
                 )
             )
         elif command == "watch":
-            async for event in client.watch():
-                print_json(event)
+            async with client.watch() as events:
+                async for event in events:
+                    print_json(event)
         elif command == "health":
             print(await client.health())
     return 0

@@ -6,9 +6,8 @@ Through the test probe resource (tests/probe_resource.py), so this holds for any
 from __future__ import annotations
 
 import asyncio
-import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 
 import grpc
 import pytest
@@ -21,6 +20,7 @@ from tests.support import (
     MarkHold,
     ServerProcess,
     marks,
+    poll,
     unique_mark,
     until_refusing_new_rpcs,
 )
@@ -42,64 +42,77 @@ def health(target: str) -> str:
     return healthcheck.check(target, timeout=0.5)
 
 
+def health_is(target: str, status: str) -> Callable[[], Awaitable[bool]]:
+    async def answers() -> bool:
+        return await asyncio.to_thread(health, target) == status
+
+    return answers
+
+
+def answered(
+    outcomes: list[tuple[str, Code]], codes: set[Code], since: int
+) -> Callable[[], Awaitable[bool]]:
+    """Whether a write answered with one of `codes` is among the outcomes after `since`."""
+
+    async def seen() -> bool:
+        return any(code in codes for _, code in outcomes[since:])
+
+    return seen
+
+
 def test_a_database_outage_under_load_fails_fast_and_heals(postgres: TcpPostgres) -> None:
     server = ServerProcess(postgres.url, module=PROBE_SERVER, grace_period_seconds="5").start()
     outcomes: list[tuple[str, Code]] = []
-    seen_health: list[str] = []
 
-    async def load(stop_at: float) -> None:
+    async def outage() -> None:
+        """Stop PostgreSQL once writes go through, until clients and health checks have seen
+        it gone; then start it again, until they see it back."""
+        await poll(answered(outcomes, {Code.OK}, 0), 10, "writes acknowledged before the outage")
+        await asyncio.to_thread(postgres.stop)
+        stopped = len(outcomes)
+        await asyncio.to_thread(server.wait_for, "database does not answer")
+        await poll(health_is(server.target, "NOT_SERVING"), 10, "health NOT_SERVING")
+        failed = {Code.UNAVAILABLE, Code.DEADLINE_EXCEEDED}
+        await poll(answered(outcomes, failed, stopped), 10, "the outage felt by a client")
+        await asyncio.to_thread(postgres.start)
+        started = len(outcomes)
+        await asyncio.to_thread(server.wait_for, "database is back")
+        await poll(health_is(server.target, "SERVING"), 10, "health SERVING again")
+        await poll(answered(outcomes, {Code.OK}, started), 10, "writes acknowledged again")
+
+    async def scenario() -> None:
+        over = asyncio.Event()
         async with ProbeClient(server.target, timeout=1.0) as client:
 
             async def worker() -> None:
-                while time.monotonic() < stop_at:
+                while not over.is_set():
                     mark = unique_mark()
                     try:
                         await client.create_mark(mark)
                         outcomes.append((mark, Code.OK))
                     except grpc.aio.AioRpcError as error:
                         outcomes.append((mark, error.code()))
-                        await asyncio.sleep(0.05)  # a client's back-off, not a wait
+                        # not a wait: a client's back-off after a failed call, as clients do
+                        await asyncio.sleep(0.05)
 
-            await asyncio.gather(*(worker() for _ in range(8)))
-
-    async def outage() -> float | None:
-        """Stop PostgreSQL for 2 s; return how long after its return the server was SERVING."""
-        await asyncio.sleep(1.0)
-        await asyncio.to_thread(postgres.stop)
-        for _ in range(20):
-            seen_health.append(await asyncio.to_thread(health, server.target))
-            await asyncio.sleep(0.1)
-        await asyncio.to_thread(postgres.start)
-        back = time.monotonic()
-        while time.monotonic() < back + 10:
-            if await asyncio.to_thread(health, server.target) == "SERVING":
-                return time.monotonic() - back
-            await asyncio.sleep(0.05)
-        return None
-
-    async def scenario() -> float | None:
-        stop_at = time.monotonic() + 7.0
-        recovered, _ = await asyncio.gather(outage(), load(stop_at))
-        return recovered
+            load = asyncio.gather(*(worker() for _ in range(8)))
+            try:
+                await outage()
+            finally:
+                over.set()
+                await load
 
     try:
-        recovered = asyncio.run(scenario())
+        asyncio.run(scenario())
     finally:
         server.stop_cleanly()
 
     codes = {code for _, code in outcomes}
     errors = [e.get("exception", "")[-600:] for e in server.logs if e.get("level") == "ERROR"]
     assert codes <= ALLOWED_DURING_OUTAGE, (codes, errors)
-    assert Code.UNAVAILABLE in codes or Code.DEADLINE_EXCEEDED in codes  # the outage was felt
-    assert "NOT_SERVING" in seen_health
-    assert recovered is not None
-    log = [(e.get("time"), e.get("message")) for e in server.logs if e.get("message") != "rpc"]
-    assert recovered <= 2.0, f"serving again {recovered:.2f} s after the database returned: {log}"
     acknowledged = {mark for mark, code in outcomes if code is Code.OK}
     stored = asyncio.run(marks(postgres.url))
     assert acknowledged <= stored, f"{len(acknowledged - stored)} acknowledged writes are missing"
-    after = [code for _, code in outcomes[-20:]]
-    assert Code.OK in after  # serving writes again by the end of the load
 
 
 def test_sigterm_with_hundreds_of_rpcs_in_flight_fails_none(postgres: TcpPostgres) -> None:
@@ -136,10 +149,11 @@ def test_sigterm_with_hundreds_of_rpcs_in_flight_fails_none(postgres: TcpPostgre
 
             # Every one waits: on its held row, or for a pooled connection behind those.
             calls = [asyncio.ensure_future(create(value)) for value in values]
-            deadline = time.monotonic() + 30
-            while await asyncio.to_thread(in_flight) < count:
-                assert time.monotonic() < deadline, "the RPCs never all arrived"
-                await asyncio.sleep(0.1)
+
+            async def all_arrived() -> bool:
+                return await asyncio.to_thread(in_flight) >= count
+
+            await poll(all_arrived, 30, f"{count} RPCs in flight")
             await hold.until_waiting()
             server.terminate()
             await until_refusing_new_rpcs(server.target)

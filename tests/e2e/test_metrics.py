@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from service.metrics import HEAD_TIMEOUT_SECONDS, MAX_CONNECTIONS
-from tests.support import PROBE_SERVER, ServerProcess
+from tests.support import PROBE_SERVER, ServerProcess, poll_here, scrape
 from tools.probe import free_port
 
 SILENT, HALF_A_REQUEST = 200, 50
@@ -72,7 +72,15 @@ def test_half_open_connections_neither_take_threads_nor_keep_a_scrape_out(
             hostile.append(sock)
             if n >= SILENT:
                 sock.sendall(b"GET /metr")
-        time.sleep(0.2)  # for the server to have taken all of them in
+        # Taken in by the server: each one past MAX_CONNECTIONS closed the oldest one waiting.
+        poll_here(
+            lambda: (
+                sum(closed_by_server(sock, within=0.001) for sock in hostile)
+                >= len(hostile) - MAX_CONNECTIONS
+            ),
+            10,
+            "the server closing all but MAX_CONNECTIONS of the silent connections",
+        )
 
         started = time.monotonic()
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
@@ -149,7 +157,9 @@ def test_stalled_connections_do_not_hold_up_a_shutdown(database_url: str) -> Non
     try:
         for sock in stalled:
             sock.sendall(b"GET /metrics HTTP/1.1\r\n")
-        time.sleep(0.2)  # for the server to have taken them in
+        # Connections are taken in the order they came: this scrape is answered once the
+        # server holds the stalled ones.
+        assert "grpc_server_in_flight" in scrape(port)
         started = time.monotonic()
         server.stop_cleanly()
         took = time.monotonic() - started

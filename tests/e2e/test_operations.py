@@ -11,8 +11,6 @@ import contextlib
 import os
 import signal
 import socket
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import grpc
@@ -84,13 +82,6 @@ def workers_of(pid: int) -> set[int]:
     return {int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()}
 
 
-def wait_until(condition: Callable[[], bool], within: float, what: str) -> None:
-    deadline = time.monotonic() + within
-    while not condition():
-        assert time.monotonic() < deadline, f"{what}: not within {within} s"
-        time.sleep(0.02)
-
-
 async def test_a_dead_worker_is_replaced_and_orphans_free_the_port(database_url: str) -> None:
     server = two_workers(database_url)
     port = server.port
@@ -108,7 +99,7 @@ async def test_a_dead_worker_is_replaced_and_orphans_free_the_port(database_url:
 
     os.kill(parent, signal.SIGKILL)  # no one left to forward a SIGTERM to the workers
 
-    def port_free() -> bool:
+    async def port_free() -> bool:
         with socket.socket() as probe:
             try:
                 probe.bind(("127.0.0.1", port))
@@ -116,7 +107,7 @@ async def test_a_dead_worker_is_replaced_and_orphans_free_the_port(database_url:
                 return False
             return True
 
-    wait_until(port_free, 3, "the orphaned workers leaving the port")
+    await poll(port_free, 3, "the orphaned workers leaving the port")
 
 
 async def test_workers_refuse_a_port_that_is_already_held(

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-from generated.invitations.v1 import invitations_pb2 as pb
 from generated.invitations.v1.invitations_enums import InvitationEventKind, Role
 from service.invitations.client import InvitationsClient
 from tests.support import ServerProcess
@@ -22,13 +21,10 @@ async def test_watch_sees_changes_made_through_another_replica(
         async with (
             InvitationsClient(server.target) as watcher,
             InvitationsClient(other.target) as writer,
+            watcher.watch() as events,  # entered once subscribed
         ):
-            call = watcher.stub.WatchInvitations(pb.WatchInvitationsRequest())
-            await call.initial_metadata()  # subscribed
             created = await writer.create(email, Role.ADMIN)
-
-            event = await asyncio.wait_for(anext(aiter(call)), 10)
-            call.cancel()
+            event = await asyncio.wait_for(anext(events), 10)
         assert InvitationEventKind.from_proto(event.kind) is InvitationEventKind.CREATED
         assert event.invitation.name == created.name
     finally:

@@ -14,6 +14,7 @@ from generated.invitations.v1 import invitations_pb2 as pb
 from generated.invitations.v1.invitations_enums import InvitationEventKind, InvitationStatus, Role
 from service.client import field_violations
 from service.invitations.client import InvitationsClient
+from tests.support import ServerProcess, until_database_clock_passes
 
 Code = grpc.StatusCode
 
@@ -130,24 +131,15 @@ async def test_an_accepted_email_can_be_invited_again(
 
 async def test_watch_streams_every_change(client: InvitationsClient, email: str) -> None:
     events: list[pb.InvitationEvent] = []
-    call = client.stub.WatchInvitations(pb.WatchInvitationsRequest())
-
-    async def watch() -> None:
-        async for event in call:
+    async with asyncio.timeout(10), client.watch() as stream:  # entered once subscribed
+        created = await client.create(email, Role.VIEWER)
+        await client.accept(created.name)
+        await client.delete(created.name)
+        async for event in stream:
             if event.invitation.email == email:
                 events.append(event)
                 if len(events) == 3:
-                    return
-
-    await asyncio.wait_for(call.initial_metadata(), 10)  # the stream's headers: subscribed
-    watcher = asyncio.create_task(watch())
-    created = await client.create(email, Role.VIEWER)
-    await client.accept(created.name)
-    await client.delete(created.name)
-    try:
-        await asyncio.wait_for(watcher, 10)
-    finally:
-        call.cancel()
+                    break
 
     kinds = [InvitationEventKind.from_proto(e.kind) for e in events]
     assert kinds == [
@@ -161,6 +153,15 @@ async def test_watch_streams_every_change(client: InvitationsClient, email: str)
         InvitationStatus.ACCEPTED,
     ]
     assert all(e.invitation.name == created.name for e in events)
+
+
+async def test_a_refused_watch_raises_when_entered(auth_server: ServerProcess) -> None:
+    async with InvitationsClient(auth_server.target) as anonymous:  # no token
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            async with anonymous.watch():
+                pytest.fail("entered a watch that the server refused")
+
+    assert refused.value.code() is grpc.StatusCode.UNAUTHENTICATED
 
 
 async def test_request_id_is_returned_and_taken_from_metadata(client: InvitationsClient) -> None:
@@ -300,10 +301,10 @@ async def test_only_a_pending_invitation_can_be_answered_or_revoked(
 
 
 async def test_an_expired_invitation_cannot_be_accepted(
-    client: InvitationsClient, email: str
+    client: InvitationsClient, email: str, database_url: str
 ) -> None:
     created = await client.create(email, Role.VIEWER, datetime.now(UTC) + timedelta(seconds=0.5))
-    await asyncio.sleep(0.6)
+    await until_database_clock_passes(database_url, created.expire_time.ToDatetime(tzinfo=UTC))
 
     error = await rpc_error(client.accept(created.name))
 

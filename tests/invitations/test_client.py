@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -18,7 +17,7 @@ import grpc
 import pytest
 
 from service.client import Client, RequestError, field_violations
-from tests.support import JwtKeys, ServerProcess
+from tests.support import JwtKeys, ServerProcess, logged_through
 from tools.codegen import ROOT
 
 CREATE = "invitations.v1.InvitationService/CreateInvitation"
@@ -144,17 +143,22 @@ def test_metadata_options_reach_the_server(server: ServerProcess) -> None:
     result = run(server, "--metadata", f"X-Request-Id={request_id}", "call", GET, '{"name": "x"}')
 
     assert result.returncode == 1  # a malformed name; the access log still has the call
-    deadline = time.monotonic() + 10
-    while not any(entry.get("request_id") == request_id for entry in server.logs):
-        assert time.monotonic() < deadline, "no access log line with the request id"
-        time.sleep(0.05)
+    logged_through(server, request_id)
 
 
-async def test_call_prints_each_streamed_event_until_interrupted(
-    server: ServerProcess, email: str
+@pytest.mark.parametrize(
+    ("module", "args"),
+    [
+        ("service.client", ("call", "InvitationService/WatchInvitations")),
+        ("service.invitations.client", ("watch",)),
+    ],
+    ids=["call", "watch"],
+)
+async def test_a_stream_prints_each_event_until_interrupted(
+    server: ServerProcess, email: str, module: str, args: tuple[str, ...]
 ) -> None:
     watcher = await asyncio.create_subprocess_exec(
-        *command(server, "call", "InvitationService/WatchInvitations"),
+        *command(server, *args, module=module),
         cwd=ROOT,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,

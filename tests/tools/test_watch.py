@@ -11,12 +11,13 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from service import healthcheck
+from tests.support import poll_here
 from tests.tools.conftest import ROOT, SAMPLE, Project
 from tools import probe
 
@@ -142,7 +143,7 @@ def test_restarts_the_dev_server_with_the_new_api(tmp_path: Path, database_url: 
     watcher = Watcher(copy, PORT=str(port), DATABASE_URL=database_url, REFLECTION="true")
     try:
         watcher.wait_for("watching protos, service")
-        wait_until(lambda: probe.serving_with(target, "display_name"))
+        poll_here(lambda: probe.serving_with(target, "display_name"), 30, "serving display_name")
         proto = copy / "protos" / "watched_items" / "v1" / "watched_items.proto"
         proto.write_text(
             proto.read_text().replace(
@@ -150,23 +151,16 @@ def test_restarts_the_dev_server_with_the_new_api(tmp_path: Path, database_url: 
             )
         )
         watcher.wait_for("server restarted")
-        wait_until(lambda: probe.serving_with(target, "nickname"))
+        poll_here(lambda: probe.serving_with(target, "nickname"), 30, "serving nickname")
 
         errors = copy / "service" / "errors.py"
         errors.write_text(errors.read_text() + "\n")
         assert "service/errors.py: server restarted" in watcher.wait_for("server restarted")[-1]
-        wait_until(lambda: probe.serving_with(target, "nickname"))
+        poll_here(lambda: probe.serving_with(target, "nickname"), 30, "serving nickname")
     finally:
         watcher.process.send_signal(signal.SIGINT)
         assert watcher.process.wait(30) == 0
     assert not probe.serving_with(target, "nickname")  # the server went with the watcher
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
 
 
 class DevLoop:
@@ -328,6 +322,7 @@ def test_reports_a_server_that_exits_on_its_own(dev: DevLoop) -> None:
         "\n\nimport os, pathlib, threading, time\n"
         "def _exit_when_asked() -> None:\n"
         f"    while not pathlib.Path({str(flag)!r}).exists():\n"
+        # not a wait of the test's: the server's own loop, which ends it once told to
         "        time.sleep(0.01)\n"
         "    os._exit(3)\n"
         "threading.Thread(target=_exit_when_asked, daemon=True).start()\n"
