@@ -51,8 +51,8 @@ class Row:
     def __getitem__(self, column: QueryableAttribute[T] | KeyedColumnElement[T]) -> T:
         index, process = self._columns[column.key]
         value = self._record[index]
-        # Any to mypy: the column's SQLAlchemy type (its processor, or asyncpg) made it a T.
-        return value if process is None else process(value)  # type: ignore[no-any-return]
+        # The column's SQLAlchemy type (its processor, or asyncpg) made it a T; mypy sees Any.
+        return value if process is None else process(value)  # type: ignore[no-any-return]  # see above
 
 
 class Query(Generic[R]):
