@@ -24,6 +24,10 @@ class Settings(BaseSettings):
     database_url: str | None = None
     # Connections each server process keeps open to PostgreSQL.
     database_pool_size: int = Field(default=10, ge=1)
+    # Check that every pooled connection comes back without session state (a SET, an advisory
+    # lock, LISTEN, ...) that the next RPC would inherit: an ERROR log naming it, and the
+    # connection closed. A round trip per RPC. Unset: on in development (no DATABASE_URL).
+    database_session_check: bool | None = None
     host: str = "127.0.0.1"
     port: int = Field(default=50051, ge=0, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -106,6 +110,12 @@ class Settings(BaseSettings):
         """The keys page tokens are checked with, the signing one first; empty when unset."""
         keys = (self.page_token_key, self.page_token_previous_key)
         return [key.get_secret_value().encode() for key in keys if key is not None]
+
+    @property
+    def session_check_enabled(self) -> bool:
+        if self.database_session_check is not None:
+            return self.database_session_check
+        return self.database_url is None
 
     @property
     def reflection_enabled(self) -> bool:

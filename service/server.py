@@ -139,7 +139,11 @@ class Server:
                 "PAGE_TOKEN_KEY is not set: page tokens are signed with a random key of this "
                 "process, so other replicas, and this one after a restart, refuse them"
             )
-        self.database = Database(database_url, pool_size=settings.database_pool_size)
+        self.database = Database(
+            database_url,
+            pool_size=settings.database_pool_size,
+            session_check=settings.session_check_enabled,
+        )
         self.health = BoundedHealth(settings.max_health_watches)
         self.stopping = asyncio.Event()
         self.port = 0

@@ -26,14 +26,25 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 @pytest.fixture(autouse=True)
 def _no_server_outlives_its_test(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Kill server processes a failed test left running (session-scoped ones excepted)."""
+    """Kill server processes a failed test left running (session-scoped ones excepted), and fail
+    a test during which a server logged session state left on a pooled connection."""
+    from service.db.database import SESSION_LEFT
     from tests.support import RUNNING
 
     before = list(RUNNING)
+    logged = {id(server): len(server.logs) for server in RUNNING}
     yield
+    leaks = [
+        entry
+        for server in RUNNING
+        for entry in server.logs[logged.get(id(server), 0) :]
+        if entry.get("message") == SESSION_LEFT
+    ]
     for server in [s for s in RUNNING if s not in before]:
         server.close()
         RUNNING.remove(server)
+    if leaks and request.node.get_closest_marker("leaves_session_state") is None:
+        pytest.fail(f"an RPC left session state on a pooled connection: {leaks}")
 
 
 @pytest.fixture(scope="session")

@@ -11,6 +11,7 @@ built on the server's Database. Its messages are protobuf's well-known types.
     WatchMarks(Empty) -> stream StringValue   probe.read: marks created through this process,
                                               until the server stops
     Echo(StringValue) -> StringValue          a custom verb (AIP-136), its scope declared
+                                              (SessionLeakingServicer: see LEAKING_SESSION_STATE)
     DeleteMark(StringValue) -> Empty          declared, never implemented: UNIMPLEMENTED
 
 Marks live in probe.marks, a schema of its own that the servicer creates at start-up: Alembic
@@ -143,6 +144,17 @@ class ProbeServicer:
         return StringValue(value=request.value)
 
 
+class SessionLeakingServicer(ProbeServicer):
+    """A probe whose Echo answers with the connection's statement_timeout, then leaves a SET of
+    its own on the connection: what a careless resource would do."""
+
+    async def Echo(self, request: StringValue, context: Context) -> StringValue:
+        async with self.database.connection() as connection:
+            timeout = await connection.fetchval("SHOW statement_timeout")
+            await connection.execute(f"SET statement_timeout = {len(request.value) + 1000}")
+        return StringValue(value=str(timeout))
+
+
 def _not_implemented(request: Message, context: Context) -> NoReturn:
     raise NotImplementedError("Method not implemented!")  # what a generated base servicer does
 
@@ -178,6 +190,8 @@ RESOURCE = Resource(
 )
 # The same, with its custom verb's scope forgotten: with auth on, the server must not start.
 WITHOUT_ECHO_SCOPE = dataclasses.replace(RESOURCE, scopes={})
+# The same, with an Echo that leaves session state on its pooled connection.
+LEAKING_SESSION_STATE = dataclasses.replace(RESOURCE, servicer=SessionLeakingServicer)
 
 
 class ProbeClient:

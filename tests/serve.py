@@ -4,7 +4,8 @@
 The template's own end-to-end tests run the server through this entry point
 (ServerProcess(..., module=PROBE_SERVER)), so they do not depend on the example resource and
 keep passing once it is removed. `serve --workers N` re-runs this module in every worker.
-PROBE_RESOURCE=without-echo-scope serves a probe whose custom verb has no scope.
+PROBE_RESOURCE=without-echo-scope serves a probe whose custom verb has no scope;
+PROBE_RESOURCE=leaking-session-state one whose Echo leaves a SET on its pooled connection.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from tests import probe_resource
 VARIANTS = {
     "complete": probe_resource.RESOURCE,
     "without-echo-scope": probe_resource.WITHOUT_ECHO_SCOPE,
+    "leaking-session-state": probe_resource.LEAKING_SESSION_STATE,
 }
 
 if __name__ == "__main__":

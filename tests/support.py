@@ -61,6 +61,9 @@ class ServerProcess:
             "PORT": "0",
             "LOG_FORMAT": "json",
             "LOG_LEVEL": "INFO",
+            # Every test's RPCs are checked for session state left on pooled connections
+            # (conftest.py fails the test that leaves any).
+            "DATABASE_SESSION_CHECK": "true",
             **{key.upper(): value for key, value in settings.items()},
         }
         self.settings = {key.upper(): value for key, value in settings.items()}

@@ -1,0 +1,99 @@
+"""service/db/database.py against the real PostgreSQL: transactions commit or roll back as a
+whole, and a connection that goes back to the pool with session state on it is caught."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+import pytest
+
+from service.db.database import SESSION_LEFT, Database
+
+
+@pytest.fixture
+async def database(database_url: str) -> AsyncIterator[Database]:
+    """One pooled connection, so every block below gets the connection the one before used."""
+    database = Database(database_url, pool_size=1, session_check=True)
+    async with database.connection() as connection:
+        await connection.execute("CREATE SCHEMA IF NOT EXISTS database_test")
+        await connection.execute("DROP TABLE IF EXISTS database_test.rows")
+        await connection.execute("CREATE TABLE database_test.rows (value text)")
+    yield database
+    async with database.connection() as connection:
+        await connection.execute("DROP SCHEMA database_test CASCADE")
+    await database.close()
+
+
+async def _rows(database: Database) -> list[str]:
+    async with database.connection() as connection:
+        return [r["value"] for r in await connection.fetch("SELECT value FROM database_test.rows")]
+
+
+async def test_a_transaction_commits_every_statement_when_its_block_succeeds(
+    database: Database,
+) -> None:
+    async with database.transaction() as connection:
+        await connection.execute("INSERT INTO database_test.rows VALUES ('one')")
+        await connection.execute("INSERT INTO database_test.rows VALUES ('two')")
+    assert sorted(await _rows(database)) == ["one", "two"]
+
+
+async def test_a_transaction_keeps_nothing_when_its_block_raises(database: Database) -> None:
+    async def fail_halfway() -> None:
+        async with database.transaction() as connection:
+            await connection.execute("INSERT INTO database_test.rows VALUES ('one')")
+            raise LookupError("the second step failed")
+
+    with pytest.raises(LookupError):
+        await fail_halfway()
+    assert await _rows(database) == []
+
+
+async def _backend(database: Database) -> int:
+    async with database.connection() as connection:
+        pid: int = await connection.fetchval("SELECT pg_backend_pid()")
+        return pid
+
+
+async def test_a_clean_connection_is_reused_and_nothing_is_logged(
+    database: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    first = await _backend(database)
+    async with database.transaction() as connection:  # transaction-scoped state is no leak
+        await connection.execute("SET LOCAL statement_timeout = 1234")
+        await connection.execute("SELECT pg_advisory_xact_lock(42)")
+    assert await _backend(database) == first
+    assert SESSION_LEFT not in caplog.messages
+
+
+@pytest.mark.parametrize(
+    ("statements", "named"),
+    [
+        (["SET statement_timeout = 1234"], "SET statement_timeout"),
+        (["SELECT set_config('application_name', 'left', false)"], "SET application_name"),
+        (["SELECT pg_advisory_lock(42)"], "advisory locks"),
+        (["LISTEN left_behind"], "LISTEN left_behind"),
+        (["DECLARE held CURSOR WITH HOLD FOR SELECT 1"], "cursors held"),
+        (["CREATE TEMPORARY TABLE scratch (x int)"], "temporary tables scratch"),
+        (["PREPARE planned AS SELECT 1"], "prepared statements planned"),
+    ],
+)
+async def test_session_state_left_on_a_connection_is_logged_and_never_reaches_the_next_block(
+    database: Database, caplog: pytest.LogCaptureFixture, statements: list[str], named: str
+) -> None:
+    caplog.set_level(logging.ERROR, "service.db.database")
+    first = await _backend(database)
+    async with database.connection() as connection:
+        for statement in statements:
+            await connection.execute(statement)
+
+    [logged] = [r for r in caplog.records if r.getMessage() == SESSION_LEFT]
+    assert vars(logged)["fields"]["state"] == [named]
+    # The connection was closed: the next block runs on a new session, with none of it.
+    assert await _backend(database) != first
+    async with database.connection() as connection:
+        assert await connection.fetchval("SHOW statement_timeout") == "0"
+        assert await connection.fetchval("SELECT count(*) FROM pg_listening_channels()") == 0
+        assert await connection.fetchval("SELECT count(*) FROM pg_cursors WHERE is_holdable") == 0
+    assert len([r for r in caplog.records if r.getMessage() == SESSION_LEFT]) == 1
