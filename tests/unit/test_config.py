@@ -68,3 +68,22 @@ def test_a_short_page_token_key_is_refused_without_printing_it() -> None:
     assert done.returncode == 2
     assert "PAGE_TOKEN_KEY" in done.stderr
     assert "hunter2" not in done.stderr + done.stdout
+
+
+@pytest.mark.parametrize(
+    ("environment", "checked"),
+    [
+        ({}, True),  # development: a local database
+        ({"DATABASE_URL": "postgresql://db/app"}, False),  # production: no extra round trip
+        ({"DATABASE_URL": "postgresql://db/app", "DATABASE_SESSION_CHECK": "true"}, True),
+        ({"DATABASE_SESSION_CHECK": "false"}, False),
+    ],
+)
+def test_the_session_check_is_on_in_development_and_where_asked(
+    environment: dict[str, str], checked: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("DATABASE_URL", "DATABASE_SESSION_CHECK"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    assert Settings().session_check_enabled is checked
