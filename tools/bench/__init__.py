@@ -11,6 +11,7 @@ descriptors of the served resources, so `make typecheck` holds once it is remove
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +22,9 @@ from google.protobuf.message import Message
 INVITATIONS = "invitations.v1.InvitationService"
 GET = f"/{INVITATIONS}/GetInvitation"
 CREATE = f"/{INVITATIONS}/CreateInvitation"
+ECHO = "/bench.Echo/Echo"  # tools/bench/echo.py's one method
+SECONDS = float(os.environ.get("BENCH_SECONDS", "4"))  # how long a figure is measured
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))  # how many times the main figures are taken
 
 
 def serves_invitations() -> bool:
