@@ -52,6 +52,13 @@ def invitations_request(message: str, /, **fields: Any) -> bytes:
     return invitations_message(message)(**fields).SerializeToString()
 
 
+def create_request(email: str) -> bytes:
+    """A serialized CreateInvitationRequest: a viewer invited at `email`."""
+    return invitations_request(
+        "CreateInvitationRequest", invitation={"email": email, "role": "ROLE_VIEWER"}
+    )
+
+
 async def create_invitation(target: str, email: str) -> str:
     """The name of a new invitation, made through the API."""
     invitation = invitations_message("Invitation")
@@ -60,10 +67,7 @@ async def create_invitation(target: str, email: str) -> str:
         create = channel.unary_unary(
             CREATE, request_serializer=raw, response_deserializer=invitation.FromString
         )
-        request = invitations_request(
-            "CreateInvitationRequest", invitation={"email": email, "role": "ROLE_VIEWER"}
-        )
-        created = await create(request, timeout=10)
+        created = await create(create_request(email), timeout=10)
     return str(json_format.MessageToDict(created)["name"])
 
 
