@@ -11,6 +11,7 @@ descriptors of the served resources, so `make typecheck` holds once it is remove
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +22,9 @@ from google.protobuf.message import Message
 INVITATIONS = "invitations.v1.InvitationService"
 GET = f"/{INVITATIONS}/GetInvitation"
 CREATE = f"/{INVITATIONS}/CreateInvitation"
+ECHO = "/bench.Echo/Echo"  # tools/bench/echo.py's one method
+SECONDS = float(os.environ.get("BENCH_SECONDS", "4"))  # how long a figure is measured
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))  # how many times the main figures are taken
 
 
 def serves_invitations() -> bool:
@@ -48,6 +52,13 @@ def invitations_request(message: str, /, **fields: Any) -> bytes:
     return invitations_message(message)(**fields).SerializeToString()
 
 
+def create_request(email: str) -> bytes:
+    """A serialized CreateInvitationRequest: a viewer invited at `email`."""
+    return invitations_request(
+        "CreateInvitationRequest", invitation={"email": email, "role": "ROLE_VIEWER"}
+    )
+
+
 async def create_invitation(target: str, email: str) -> str:
     """The name of a new invitation, made through the API."""
     invitation = invitations_message("Invitation")
@@ -56,10 +67,7 @@ async def create_invitation(target: str, email: str) -> str:
         create = channel.unary_unary(
             CREATE, request_serializer=raw, response_deserializer=invitation.FromString
         )
-        request = invitations_request(
-            "CreateInvitationRequest", invitation={"email": email, "role": "ROLE_VIEWER"}
-        )
-        created = await create(request, timeout=10)
+        created = await create(create_request(email), timeout=10)
     return str(json_format.MessageToDict(created)["name"])
 
 

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 import grpc
 from google.protobuf.wrappers_pb2 import StringValue
 
-from tools.bench import invitations_request
+from tools.bench import create_request, invitations_request
 
 
 def _requests(kind: str, name: str) -> Iterator[bytes]:
@@ -36,13 +36,7 @@ def _requests(kind: str, name: str) -> Iterator[bytes]:
         return itertools.repeat(invitations_request("GetInvitationRequest", name=name))
     if kind == "create":
         prefix = uuid.uuid4().hex[:10]
-        return (
-            invitations_request(
-                "CreateInvitationRequest",
-                invitation={"email": f"{prefix}-{n}@load.test", "role": "ROLE_VIEWER"},
-            )
-            for n in itertools.count()
-        )
+        return (create_request(f"{prefix}-{n}@load.test") for n in itertools.count())
     raise ValueError(kind)
 
 

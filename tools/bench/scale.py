@@ -15,29 +15,30 @@ Figures are medians of ROUNDS interleaved runs.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import re
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-from tools import codegen, probe
-from tools.bench import GET, create_invitation, invitations_request, serves_invitations, skipped
-from tools.bench.service import echo_server
+from tools.bench import (
+    ECHO,
+    GET,
+    ROUNDS,
+    SECONDS,
+    create_invitation,
+    invitations_request,
+    serves_invitations,
+    skipped,
+)
+from tools.bench.launch import ROOT, echo_server, load_command, load_result, service
+from tools.bench.service import SERVER_CPU
 
-ROOT = codegen.ROOT
-SECONDS = float(os.environ.get("BENCH_SECONDS", "4"))
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 HEALTH = "/grpc.health.v1.Health/Check"
-ECHO = "/bench.Echo/Echo"
 
 
 def _h2load(target: str, method: str, message: bytes) -> tuple[float, float]:
@@ -69,48 +70,13 @@ def _loads(
     target: str, method: str, kind: str, *args: str, processes: int = 2
 ) -> tuple[float, float]:
     """`processes` load generators at once: (total req/s, their total CPU share of one core)."""
-    command = [sys.executable, "-m", "tools.bench.load", target, method, kind]
-    command += ["--concurrency", "16", "--seconds", str(SECONDS), *args]
+    command = load_command(target, method, kind, *args, concurrency=16)
     running = [
         subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
         for _ in range(processes)
     ]
-    results = [json.loads(p.communicate()[0]) for p in running]
-    if any(r["errors"] for r in results):
-        raise RuntimeError(f"{method}: calls failed: {results}")
+    results = [load_result(method, p.communicate()[0]) for p in running]
     return sum(r["rps"] for r in results), sum(r["cpu_share"] for r in results)
-
-
-@contextmanager
-def _service(database_url: str, workers: int) -> Iterator[str]:
-    port = probe.free_port()
-    env = {**os.environ, "DATABASE_URL": database_url, "PORT": str(port), "LOG_FORMAT": "json"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "service", "serve", "--workers", str(workers)],
-        cwd=ROOT,
-        env=env,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    sink = None
-    try:
-        assert process.stderr is not None
-        serving = 0
-        for line in process.stderr:  # every worker up, not just the first to answer
-            if line.startswith("{") and json.loads(line).get("message") == "serving":
-                serving += 1
-                if serving == workers:
-                    break
-        else:
-            raise RuntimeError(f"the server exited ({process.wait()}) before serving")
-        # The workers' log lines (one per RPC) drain away, as a log collector would take them.
-        sink = subprocess.Popen(["cat"], stdin=process.stderr, stdout=subprocess.DEVNULL)
-        yield f"127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(30)
-        if sink is not None:
-            sink.wait(10)
 
 
 def _keys(folder: Path) -> tuple[Path, str]:
@@ -152,29 +118,32 @@ def main() -> None:
             print("  which take most of a core themselves on this machine")
         for _ in range(ROUNDS):
             for workers in (1, 2):
-                with _service(url, workers) as target:
+                serve = ("serve", "--workers", str(workers))
+                with service(url, *serve, serving=workers) as server:
                     if shutil.which("h2load"):
-                        health = _h2load(target, HEALTH, b"")
+                        health = _h2load(server.target, HEALTH, b"")
                     else:
-                        health = _loads(target, HEALTH, "health")
+                        health = _loads(server.target, HEALTH, "health")
                     results.setdefault(f"health, {workers} worker(s)", []).append(health)
                     if invitations:
-                        get_load = _get_invitation(target)
+                        get_load = _get_invitation(server.target)
                         results.setdefault(f"GetInvitation, {workers} worker(s)", []).append(
                             get_load
                         )
     with tempfile.TemporaryDirectory() as folder:
         public, token = _keys(Path(folder))
         with (
-            echo_server("--interceptor") as (_, plain),
-            echo_server("--interceptor", "--metrics", "--auth", str(public)) as (_, full),
+            echo_server("--interceptor", cpu=SERVER_CPU) as plain,
+            echo_server(
+                "--interceptor", "--metrics", "--auth", str(public), cpu=SERVER_CPU
+            ) as full,
         ):
             for _ in range(ROUNDS):
                 results.setdefault("echo + interceptor", []).append(
-                    _loads(plain, ECHO, "echo", processes=1)
+                    _loads(plain.target, ECHO, "echo", processes=1)
                 )
                 results.setdefault("echo + interceptor + metrics + auth", []).append(
-                    _loads(full, ECHO, "echo", "--token", token, processes=1)
+                    _loads(full.target, ECHO, "echo", "--token", token, processes=1)
                 )
     medians = {
         label: (_median([r for r, _ in runs]), _median([c for _, c in runs]))

@@ -16,34 +16,30 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import statistics
 import subprocess
-import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from service.db.database import asyncpg_dsn
-from tools import codegen
 from tools.bench import (
     CREATE,
+    ECHO,
     GET,
+    ROUNDS,
+    SECONDS,
     create_invitation,
     invitations_statements,
     serves_invitations,
     skipped,
 )
+from tools.bench.launch import ROOT, Running, echo_server, load_command, load_result, service
 
-ROOT = codegen.ROOT
-SECONDS = float(os.environ.get("BENCH_SECONDS", "4"))
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 SERVER_CPU, LOAD_CPU = 0, 1
-ECHO = "/bench.Echo/Echo"
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -69,43 +65,20 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
 
 
-def _load(
-    pid: int, target: str, method: str, kind: str, *, concurrency: int, name: str = ""
-) -> Result:
-    before, started = _cpu_seconds(pid), time.perf_counter()
+def _load(server: Running, method: str, kind: str, *, concurrency: int, name: str = "") -> Result:
+    """The load generator on CPU 1 calling `server`, and the CPU share the server used."""
+    options = ["--cpu", str(LOAD_CPU)] + (["--name", name] if name else [])
+    before, started = _cpu_seconds(server.pid), time.perf_counter()
     output = subprocess.run(
-        [sys.executable, "-m", "tools.bench.load", target, method, kind]
-        + ["--concurrency", str(concurrency), "--seconds", str(SECONDS), "--cpu", str(LOAD_CPU)]
-        + (["--name", name] if name else []),
+        load_command(server.target, method, kind, *options, concurrency=concurrency),
         cwd=ROOT,
         capture_output=True,
         text=True,
         check=True,
     ).stdout
-    server_cpu = (_cpu_seconds(pid) - before) / (time.perf_counter() - started)
-    data = json.loads(output)
-    if data["errors"]:
-        raise RuntimeError(f"{method}: {data['errors']} calls failed")
+    server_cpu = (_cpu_seconds(server.pid) - before) / (time.perf_counter() - started)
+    data = load_result(method, output)
     return Result(data["rps"], data["p50_ms"], data["p99_ms"], server_cpu, data["cpu_share"])
-
-
-@contextmanager
-def echo_server(*options: str) -> Iterator[tuple[int, str]]:
-    """tools/bench/echo.py on CPU 0: (its process id, its target)."""
-    command = [sys.executable, "-m", "tools.bench.echo", "--cpu", str(SERVER_CPU)]
-    process = subprocess.Popen(
-        command + list(options),
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        yield process.pid, f"127.0.0.1:{process.stdout.readline().strip()}"
-    finally:
-        process.terminate()
-        process.wait(10)
 
 
 def _median(runs: list[Result]) -> Result:
@@ -119,70 +92,19 @@ def _order(label: str) -> tuple[int, int]:
     return kind, int(label.rsplit("=", 1)[1])
 
 
-def _service_env(database_url: str) -> dict[str, str]:
-    return {**os.environ, "DATABASE_URL": database_url, "PORT": "0", "LOG_FORMAT": "json"}
-
-
-@contextmanager
-def _service(database_url: str) -> Iterator[tuple[int, str]]:
-    """`python -m service` with production settings (JSON logs, a line per RPC) on CPU 0."""
-    process = subprocess.Popen(
-        ["taskset", "-c", str(SERVER_CPU), sys.executable, "-m", "service"],
-        cwd=ROOT,
-        env=_service_env(database_url),
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    sink: subprocess.Popen[bytes] | None = None
-    try:
-        assert process.stderr is not None
-        port = ""
-        for line in process.stderr:
-            entry = json.loads(line)
-            port = str(entry.get("port", port))
-            if entry["message"] == "serving":
-                break
-        # Drain the per-RPC log lines into a file, as a production log collector would.
-        sink = subprocess.Popen(["cat"], stdin=process.stderr, stdout=subprocess.DEVNULL)
-        yield process.pid, f"127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(30)
-        if sink is not None:
-            sink.wait(10)
-
-
 def _cold_start(database_url: str, runs: int = 5) -> list[float]:
+    """Seconds from starting `python -m service` (not pinned) to its health check SERVING."""
     from tools import probe
 
     samples = []
     for _ in range(runs):
-        with _service_port(database_url) as (process, target):
+        with service(database_url, serving=0) as server:
             started = time.perf_counter()
-            while not probe.serving(target):
+            while not probe.serving(server.target):
+                server.check()
                 time.sleep(0.002)
             samples.append(time.perf_counter() - started)
-            process.terminate()
-            process.wait(30)
     return samples
-
-
-@contextmanager
-def _service_port(database_url: str) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    from tools import probe
-
-    port = probe.free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "service"],
-        cwd=ROOT,
-        env={**_service_env(database_url), "PORT": str(port)},
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        yield process, f"127.0.0.1:{port}"
-    finally:
-        if process.poll() is None:
-            process.kill()
 
 
 async def _raw_driver(database_url: str, name: str, concurrency: int = 16) -> tuple[float, float]:
@@ -236,30 +158,30 @@ def main() -> None:
             results.setdefault(label, []).append(_load(*args, **kwargs))
 
         with contextlib.ExitStack() as servers:
-            bare = servers.enter_context(echo_server())
-            intercepted = servers.enter_context(echo_server("--interceptor"))
-            with_select = servers.enter_context(echo_server("--database", url))
-            service = servers.enter_context(_service(url)) if invitations else None
+            bare = servers.enter_context(echo_server(cpu=SERVER_CPU))
+            intercepted = servers.enter_context(echo_server("--interceptor", cpu=SERVER_CPU))
+            with_select = servers.enter_context(echo_server("--database", url, cpu=SERVER_CPU))
+            served = servers.enter_context(service(url, cpu=SERVER_CPU)) if invitations else None
             name = (
-                asyncio.run(create_invitation(service[1], f"{uuid.uuid4().hex}@bench.test"))
-                if service
+                asyncio.run(create_invitation(served.target, f"{uuid.uuid4().hex}@bench.test"))
+                if served
                 else ""
             )
 
             def measure_invitations(c: int) -> None:
-                if service is not None:
-                    measure(f"GetInvitation c={c}", *service, GET, "get", concurrency=c, name=name)
-                    measure(f"CreateInvitation c={c}", *service, CREATE, "create", concurrency=c)
+                if served is not None:
+                    measure(f"GetInvitation c={c}", served, GET, "get", concurrency=c, name=name)
+                    measure(f"CreateInvitation c={c}", served, CREATE, "create", concurrency=c)
 
             for c in (1, 64):
-                measure(f"echo c={c}", *bare, ECHO, "echo", concurrency=c)
+                measure(f"echo c={c}", bare, ECHO, "echo", concurrency=c)
                 measure_invitations(c)
             # The figures the ratios use, interleaved ROUNDS times: this machine's speed drifts
             # by 10-20% from one figure to the next, and the medians of interleaved runs hold.
             for _ in range(ROUNDS):
-                measure("echo c=16", *bare, ECHO, "echo", concurrency=16)
-                measure("echo + interceptor c=16", *intercepted, ECHO, "echo", concurrency=16)
-                measure("echo + SELECT 1 c=16", *with_select, ECHO, "echo", concurrency=16)
+                measure("echo c=16", bare, ECHO, "echo", concurrency=16)
+                measure("echo + interceptor c=16", intercepted, ECHO, "echo", concurrency=16)
+                measure("echo + SELECT 1 c=16", with_select, ECHO, "echo", concurrency=16)
                 measure_invitations(16)
         raw = asyncio.run(_raw_driver(url, name)) if invitations else None
         cold = _cold_start(url)

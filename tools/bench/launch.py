@@ -1,0 +1,132 @@
+"""The processes the benchmarks measure, started and stopped: the service (`python -m service`)
+and the echo server (tools/bench/echo.py), and the load generator's command line
+(tools/bench/load.py)."""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from tools import codegen, probe
+from tools.bench import SECONDS
+
+ROOT = codegen.ROOT
+
+
+@dataclass(frozen=True)
+class Running:
+    """A started server: its process and the target to call it at."""
+
+    process: subprocess.Popen[str]
+    target: str
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def check(self) -> None:
+        """Raise if the process has exited."""
+        code = self.process.poll()
+        if code is not None:
+            raise RuntimeError(f"the server (process {self.pid}) exited ({code})")
+
+
+def _stop(process: subprocess.Popen[str]) -> None:
+    if process.poll() is None:
+        process.terminate()
+    try:
+        process.wait(30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def _pinned(command: list[str], cpu: int | None) -> list[str]:
+    return command if cpu is None else ["taskset", "-c", str(cpu), *command]
+
+
+@contextmanager
+def service(
+    database_url: str, *args: str, cpu: int | None = None, serving: int = 1
+) -> Iterator[Running]:
+    """`python -m service *args` on a free port with production settings (JSON logs, a line per
+    RPC), on CPU `cpu` if given (taskset: from its first instruction).
+
+    It is yielded once `serving` processes (the workers of `serve --workers N`) have logged
+    "serving", and from then on its log drains away through a pipe, as a log collector would
+    take it. With `serving=0` it is yielded as soon as it is started, its log going nowhere: for
+    timing its start from outside (Running.check says whether it died meanwhile)."""
+    port = probe.free_port()
+    env = {**os.environ, "DATABASE_URL": database_url, "PORT": str(port), "LOG_FORMAT": "json"}
+    process = subprocess.Popen(
+        _pinned([sys.executable, "-m", "service", *args], cpu),
+        cwd=ROOT,
+        env=env,
+        stderr=subprocess.PIPE if serving else subprocess.DEVNULL,
+        text=True,
+    )
+    sink: subprocess.Popen[bytes] | None = None
+    try:
+        if serving:
+            assert process.stderr is not None
+            _until_serving(process, serving)
+            sink = subprocess.Popen(["cat"], stdin=process.stderr, stdout=subprocess.DEVNULL)
+        yield Running(process, f"127.0.0.1:{port}")
+    finally:
+        _stop(process)
+        if sink is not None:
+            sink.wait(10)
+
+
+def _until_serving(process: subprocess.Popen[str], count: int) -> None:
+    """Read the server's log until `count` "serving" lines (every worker up, not just the
+    first to answer)."""
+    assert process.stderr is not None
+    last = collections.deque[str](maxlen=5)
+    for line in process.stderr:
+        last.append(line.rstrip())
+        if line.startswith("{") and json.loads(line).get("message") == "serving":
+            count -= 1
+            if count == 0:
+                return
+    log = "\n".join(last)
+    raise RuntimeError(f"the server exited ({process.wait(30)}) before serving; its log:\n{log}")
+
+
+@contextmanager
+def echo_server(*options: str, cpu: int) -> Iterator[Running]:
+    """tools/bench/echo.py with `options`, pinned to CPU `cpu`; it prints its port when ready."""
+    command = [sys.executable, "-m", "tools.bench.echo", "--cpu", str(cpu), *options]
+    process = subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
+    try:
+        assert process.stdout is not None
+        port = process.stdout.readline().strip()
+        if not port:
+            raise RuntimeError(f"the echo server {options} exited ({process.wait(30)}) unready")
+        yield Running(process, f"127.0.0.1:{port}")
+    finally:
+        _stop(process)
+
+
+def load_command(target: str, method: str, kind: str, *options: str, concurrency: int) -> list[str]:
+    """tools/bench/load.py calling `method` at `target` for SECONDS: it prints one JSON line,
+    which load_result reads."""
+    command = [sys.executable, "-m", "tools.bench.load", target, method, kind]
+    return [*command, "--concurrency", str(concurrency), "--seconds", str(SECONDS), *options]
+
+
+def load_result(method: str, output: str) -> dict[str, Any]:
+    """The load generator's figures; an error if any of its calls failed."""
+    result: dict[str, Any] = json.loads(output)
+    if result["errors"]:
+        raise RuntimeError(f"{method}: {result['errors']} of {result['calls']} calls failed")
+    return result
