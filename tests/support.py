@@ -35,6 +35,7 @@ from hypothesis import strategies as st
 from service.client import field_violations
 from service.db.database import asyncpg_dsn
 from tools.codegen import ROOT
+from tools.probe import free_port
 
 # Every server process a test started; tests/conftest.py closes them after each test.
 RUNNING: list[ServerProcess] = []
@@ -44,7 +45,7 @@ PROBE_SERVER = "tests.serve"
 
 class ServerProcess:
     """`python -m <module>` (the service, by default) on a free port, with JSON logs captured
-    line by line."""
+    line by line; with_metrics: its metrics endpoint on a free port too (metrics_port)."""
 
     def __init__(
         self,
@@ -53,8 +54,11 @@ class ServerProcess:
         module: str = "service",
         cwd: Path = ROOT,
         args: tuple[str, ...] = (),
+        with_metrics: bool = False,
         **settings: str,
     ) -> None:
+        if with_metrics:
+            settings["metrics_port"] = str(free_port())
         env = {
             **os.environ,
             "DATABASE_URL": database_url,
@@ -125,6 +129,10 @@ class ServerProcess:
     @property
     def target(self) -> str:
         return f"127.0.0.1:{self.port}"
+
+    @property
+    def metrics_port(self) -> int:
+        return int(self.settings["METRICS_PORT"])
 
     def close(self) -> None:
         """Kill whatever is left of it (after a failed test): the process and its workers."""
