@@ -334,6 +334,71 @@ def tracebacks(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
+# The generic client's command line (`python -m service.client`) ------------------------------
+
+
+def client_command(server: ServerProcess, *args: str, module: str = "service.client") -> list[str]:
+    """The client (or a resource's own command line, `module`) aimed at the server."""
+    return [sys.executable, "-m", module, "--target", server.target, *args]
+
+
+def run_client(
+    server: ServerProcess,
+    *args: str,
+    stdin: str | None = None,
+    env: dict[str, str] | None = None,
+    module: str = "service.client",
+) -> subprocess.CompletedProcess[str]:
+    """The client command run to its end; SERVICE_TOKEN only if `env` sets it."""
+    without_token = {k: v for k, v in os.environ.items() if k != "SERVICE_TOKEN"}
+    return subprocess.run(
+        client_command(server, *args, module=module),
+        cwd=ROOT,
+        input=stdin,
+        env={**without_token, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def assert_a_mistake_the_client_saw(result: subprocess.CompletedProcess[str], named: str) -> None:
+    """Refused before any call: exit code 2 and one error line naming `named`, no traceback."""
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: ")
+    assert named in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@contextlib.asynccontextmanager
+async def client_process(
+    server: ServerProcess, *args: str, module: str = "service.client"
+) -> AsyncIterator[asyncio.subprocess.Process]:
+    """The client command running (a stream, say), its stdout and stderr piped; killed at the
+    end of the block if it has not exited."""
+    process = await asyncio.create_subprocess_exec(
+        *client_command(server, *args, module=module),
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        yield process
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
+async def interrupt_client(process: asyncio.subprocess.Process) -> None:
+    """Ctrl-C (SIGINT): the client must exit with 130 and no traceback."""
+    process.send_signal(signal.SIGINT)
+    assert await asyncio.wait_for(process.wait(), 10) == 130
+    assert process.stderr is not None
+    assert "Traceback" not in (await process.stderr.read()).decode()
+
+
 # Hostile input -------------------------------------------------------------------------------
 
 Code = grpc.StatusCode
