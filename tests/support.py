@@ -35,6 +35,7 @@ from hypothesis import strategies as st
 from service.client import field_violations
 from service.db.database import asyncpg_dsn
 from tools.codegen import ROOT
+from tools.probe import free_port
 
 # Every server process a test started; tests/conftest.py closes them after each test.
 RUNNING: list[ServerProcess] = []
@@ -44,7 +45,7 @@ PROBE_SERVER = "tests.serve"
 
 class ServerProcess:
     """`python -m <module>` (the service, by default) on a free port, with JSON logs captured
-    line by line."""
+    line by line; with_metrics: its metrics endpoint on a free port too (metrics_port)."""
 
     def __init__(
         self,
@@ -53,8 +54,11 @@ class ServerProcess:
         module: str = "service",
         cwd: Path = ROOT,
         args: tuple[str, ...] = (),
+        with_metrics: bool = False,
         **settings: str,
     ) -> None:
+        if with_metrics:
+            settings["metrics_port"] = str(free_port())
         env = {
             **os.environ,
             "DATABASE_URL": database_url,
@@ -128,6 +132,10 @@ class ServerProcess:
     @property
     def target(self) -> str:
         return f"127.0.0.1:{self.port}"
+
+    @property
+    def metrics_port(self) -> int:
+        return int(self.settings["METRICS_PORT"])
 
     def close(self) -> None:
         """Kill whatever is left of it (after a failed test): the process and its workers."""
@@ -327,6 +335,71 @@ def tracebacks(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
         or entry.get("level") in {"ERROR", "CRITICAL"}
         or "Traceback" in str(entry.get("message", ""))
     ]
+
+
+# The generic client's command line (`python -m service.client`) ------------------------------
+
+
+def client_command(server: ServerProcess, *args: str, module: str = "service.client") -> list[str]:
+    """The client (or a resource's own command line, `module`) aimed at the server."""
+    return [sys.executable, "-m", module, "--target", server.target, *args]
+
+
+def run_client(
+    server: ServerProcess,
+    *args: str,
+    stdin: str | None = None,
+    env: dict[str, str] | None = None,
+    module: str = "service.client",
+) -> subprocess.CompletedProcess[str]:
+    """The client command run to its end; SERVICE_TOKEN only if `env` sets it."""
+    without_token = {k: v for k, v in os.environ.items() if k != "SERVICE_TOKEN"}
+    return subprocess.run(
+        client_command(server, *args, module=module),
+        cwd=ROOT,
+        input=stdin,
+        env={**without_token, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def assert_a_mistake_the_client_saw(result: subprocess.CompletedProcess[str], named: str) -> None:
+    """Refused before any call: exit code 2 and one error line naming `named`, no traceback."""
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: ")
+    assert named in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@contextlib.asynccontextmanager
+async def client_process(
+    server: ServerProcess, *args: str, module: str = "service.client"
+) -> AsyncIterator[asyncio.subprocess.Process]:
+    """The client command running (a stream, say), its stdout and stderr piped; killed at the
+    end of the block if it has not exited."""
+    process = await asyncio.create_subprocess_exec(
+        *client_command(server, *args, module=module),
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        yield process
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
+async def interrupt_client(process: asyncio.subprocess.Process) -> None:
+    """Ctrl-C (SIGINT): the client must exit with 130 and no traceback."""
+    process.send_signal(signal.SIGINT)
+    assert await asyncio.wait_for(process.wait(), 10) == 130
+    assert process.stderr is not None
+    assert "Traceback" not in (await process.stderr.read()).decode()
 
 
 # Hostile input -------------------------------------------------------------------------------

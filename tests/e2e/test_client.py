@@ -5,32 +5,24 @@ from __future__ import annotations
 
 import asyncio
 import json
-import signal
-import subprocess
-import sys
 
 import pytest
 
 from service.client import Client, RequestError
-from tests.support import ServerProcess
-from tools.codegen import ROOT
+from tests.support import (
+    ServerProcess,
+    assert_a_mistake_the_client_saw,
+    client_process,
+    interrupt_client,
+    run_client,
+)
 
 CHECK = "grpc.health.v1.Health/Check"
 WATCH = "grpc.health.v1.Health/Watch"
 
 
-def command(server: ServerProcess, *args: str) -> list[str]:
-    return [sys.executable, "-m", "service.client", "--target", server.target, *args]
-
-
-def run(server: ServerProcess, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        command(server, *args), cwd=ROOT, capture_output=True, text=True, timeout=60, check=False
-    )
-
-
 def test_services_lists_the_health_methods(server: ServerProcess) -> None:
-    result = run(server, "services")
+    result = run_client(server, "services")
 
     assert result.returncode == 0, result.stderr
     assert (
@@ -40,11 +32,12 @@ def test_services_lists_the_health_methods(server: ServerProcess) -> None:
 
 
 def test_call_prints_the_response_as_one_json_line(server: ServerProcess) -> None:
-    result = run(server, "call", CHECK, '{"service": ""}')
+    result = run_client(server, "call", CHECK, '{"service": ""}')
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == ['{"status": "SERVING"}']
-    assert run(server, "call", "/" + CHECK).stdout == result.stdout  # default {}, leading slash
+    # The default request, {}, and a leading slash:
+    assert run_client(server, "call", "/" + CHECK).stdout == result.stdout
 
 
 @pytest.mark.parametrize(
@@ -60,42 +53,26 @@ def test_call_prints_the_response_as_one_json_line(server: ServerProcess) -> Non
 def test_mistakes_the_client_can_see_exit_2_naming_them(
     server: ServerProcess, method: str, request_json: str, named: str
 ) -> None:
-    result = run(server, "call", method, request_json)
+    result = run_client(server, "call", method, request_json)
 
-    assert result.returncode == 2
-    assert result.stderr.startswith("error: ")
-    assert named in result.stderr
-    assert "Traceback" not in result.stderr
+    assert_a_mistake_the_client_saw(result, named)
 
 
 def test_an_error_from_the_server_exits_1_with_its_code(server: ServerProcess) -> None:
-    unknown = run(server, "health", "nothing.v1.NoService")
+    unknown = run_client(server, "health", "nothing.v1.NoService")
 
     assert unknown.returncode == 1
     assert unknown.stderr.startswith("error: NOT_FOUND: ")
-    assert run(server, "health").stdout == "SERVING\n"
+    assert run_client(server, "health").stdout == "SERVING\n"
 
 
 async def test_a_stream_prints_each_message_until_interrupted(server: ServerProcess) -> None:
-    watcher = await asyncio.create_subprocess_exec(
-        *command(server, "call", WATCH),
-        cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    assert watcher.stdout is not None
-    assert watcher.stderr is not None
-    try:
+    async with client_process(server, "call", WATCH) as watcher:
+        assert watcher.stdout is not None
         line = await asyncio.wait_for(watcher.stdout.readline(), 30)
         assert json.loads(line) == {"status": "SERVING"}
 
-        watcher.send_signal(signal.SIGINT)  # Ctrl-C
-        assert await asyncio.wait_for(watcher.wait(), 10) == 130
-        assert "Traceback" not in (await watcher.stderr.read()).decode()
-    finally:
-        if watcher.returncode is None:
-            watcher.kill()
-            await watcher.wait()
+        await interrupt_client(watcher)
 
 
 async def test_python_api_calls_and_streams_with_dicts(server: ServerProcess) -> None:

@@ -25,7 +25,6 @@ from tests.support import (
     until_refusing_new_rpcs,
 )
 from tools.postgres import TcpPostgres
-from tools.probe import free_port
 
 Code = grpc.StatusCode
 ALLOWED_DURING_OUTAGE = {Code.OK, Code.UNAVAILABLE, Code.DEADLINE_EXCEEDED}
@@ -116,14 +115,14 @@ def test_a_database_outage_under_load_fails_fast_and_heals(postgres: TcpPostgres
 
 
 def test_sigterm_with_hundreds_of_rpcs_in_flight_fails_none(postgres: TcpPostgres) -> None:
-    metrics_port = free_port()
     server = ServerProcess(
         postgres.url,
         module=PROBE_SERVER,
         grace_period_seconds="30",
-        metrics_port=str(metrics_port),
+        with_metrics=True,
         max_calls_per_connection="1000",  # all 500 on the client's one connection
     ).start()
+    metrics_port = server.metrics_port
     count = 500
 
     def in_flight() -> float:

@@ -27,7 +27,6 @@ from tests.support import (
     scrape,
     unique_mark,
 )
-from tools.probe import free_port
 
 Code = grpc.StatusCode
 MAX_RPCS, MAX_STREAMS, MAX_HEALTH_WATCHES = 3, 2, 3  # the streams, and one unary call
@@ -154,11 +153,11 @@ async def test_unread_responses_count_until_sent_and_one_connection_cannot_take_
     server = ServerProcess(
         database_url,
         module=PROBE_SERVER,
-        metrics_port=str(free_port()),
+        with_metrics=True,
         max_calls_per_connection="20",
         max_concurrent_rpcs="30",
     ).start()
-    metrics = int(server.settings["METRICS_PORT"])
+    metrics = server.metrics_port
     stalled = [await StalledConnection("127.0.0.1", server.port).open() for _ in range(2)]
     try:
         first = [stalled[0].call(ECHO, UNREAD) for _ in range(25)]
@@ -195,11 +194,11 @@ async def test_a_connection_that_never_reads_is_closed_after_its_age_and_grace(
     server = ServerProcess(
         database_url,
         module=PROBE_SERVER,
-        metrics_port=str(free_port()),
+        with_metrics=True,
         max_connection_age_seconds="1",
         max_connection_age_grace_seconds="1",
     ).start()
-    metrics = int(server.settings["METRICS_PORT"])
+    metrics = server.metrics_port
     stalled = await StalledConnection("127.0.0.1", server.port).open()
     try:
         for _ in range(10):
@@ -253,8 +252,8 @@ async def test_one_caller_cannot_hold_every_stream(database_url: str, tmp_path: 
 async def test_stalled_watch_clients_that_vanish_leave_nothing_behind(
     database_url: str,
 ) -> None:
-    server = ServerProcess(database_url, module=PROBE_SERVER, metrics_port=str(free_port())).start()
-    metrics = int(server.settings["METRICS_PORT"])
+    server = ServerProcess(database_url, module=PROBE_SERVER, with_metrics=True).start()
+    metrics = server.metrics_port
     stalled = [await StalledConnection("127.0.0.1", server.port).open() for _ in range(5)]
     empty = empty_pb2.Empty().SerializeToString()
     for connection in stalled:

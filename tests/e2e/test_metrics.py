@@ -15,7 +15,6 @@ import pytest
 
 from service.metrics import HEAD_TIMEOUT_SECONDS, MAX_CONNECTIONS
 from tests.support import PROBE_SERVER, ServerProcess, poll_here, scrape
-from tools.probe import free_port
 
 SILENT, HALF_A_REQUEST = 200, 50
 
@@ -23,8 +22,8 @@ SILENT, HALF_A_REQUEST = 200, 50
 @pytest.fixture(scope="module")
 def metrics(database_url: str) -> Iterator[tuple[ServerProcess, int]]:
     """A server with its metrics endpoint, and that endpoint's port; it must stop cleanly."""
-    port = free_port()
-    server = ServerProcess(database_url, module=PROBE_SERVER, metrics_port=str(port)).start()
+    server = ServerProcess(database_url, module=PROBE_SERVER, with_metrics=True).start()
+    port = server.metrics_port
     yield server, port
     server.stop_cleanly()
     troubles = [e for e in server.logs if e.get("level") in ("ERROR", "CRITICAL", "RAW")]
@@ -151,8 +150,8 @@ def test_other_paths_methods_and_bad_requests_are_refused(
 
 
 def test_stalled_connections_do_not_hold_up_a_shutdown(database_url: str) -> None:
-    port = free_port()
-    server = ServerProcess(database_url, module=PROBE_SERVER, metrics_port=str(port)).start()
+    server = ServerProcess(database_url, module=PROBE_SERVER, with_metrics=True).start()
+    port = server.metrics_port
     stalled = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(5)]
     try:
         for sock in stalled:

@@ -21,10 +21,8 @@ from tools.probe import free_port
 
 
 async def test_metrics_count_rpcs_by_method_and_code(database_url: str) -> None:
-    metrics_port = free_port()
-    server = ServerProcess(
-        database_url, module=PROBE_SERVER, metrics_port=str(metrics_port)
-    ).start()
+    server = ServerProcess(database_url, module=PROBE_SERVER, with_metrics=True).start()
+    metrics_port = server.metrics_port
     try:
         async with ProbeClient(server.target) as client:
             for _ in range(3):

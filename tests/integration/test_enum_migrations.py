@@ -8,6 +8,7 @@ rewritten (pg_class.relfilenode), and that autogenerate finds nothing left to do
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import itertools
 import json
@@ -16,7 +17,8 @@ import re
 import subprocess
 import sys
 import textwrap
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import asyncpg
@@ -142,6 +144,31 @@ class Project:
 
         asyncio.run(run())
         return notices
+
+    @contextlib.contextmanager
+    def reading(self, table: str) -> Iterator[None]:
+        """Another session's transaction that has read `table` and stays open until the block
+        ends: its lock keeps a rewrite of the table waiting meanwhile."""
+        holding, release = threading.Event(), threading.Event()
+
+        async def hold() -> None:
+            connection = await asyncpg.connect(asyncpg_dsn(self.url))
+            try:
+                async with connection.transaction():
+                    await connection.fetch(f"SELECT * FROM {table}")
+                    holding.set()
+                    await asyncio.to_thread(release.wait, 30)
+            finally:
+                await connection.close()
+
+        holder = threading.Thread(target=asyncio.run, args=(hold(),))
+        holder.start()
+        try:
+            assert holding.wait(10), f"no transaction reading {table} within 10 s"
+            yield
+        finally:
+            release.set()
+            holder.join(30)
 
     def values(self, type_name: str = "thing_status") -> list[str]:
         """The type's labels in pg_enum, in their order."""
@@ -501,35 +528,15 @@ def test_non_native_enums_and_sqlite_do_not_crash_autogenerate(project: Project)
 def test_a_rewrite_gives_up_on_a_busy_table_after_its_lock_timeout(
     project: Project, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import threading
-
     from service.db.enum_migrations import operations
 
     monkeypatch.setattr(operations, "LOCK_TIMEOUT", "200ms")
     project.sql("DELETE FROM things WHERE status = 'B'")
     project.declare(["A"])
     project.autogenerate("remove B")
-    holding, release = threading.Event(), threading.Event()
 
-    async def hold_a_lock() -> None:  # a long transaction that has read the table
-        connection = await asyncpg.connect(asyncpg_dsn(project.url))
-        try:
-            async with connection.transaction():
-                await connection.fetch("SELECT * FROM things")
-                holding.set()
-                await asyncio.to_thread(release.wait, 30)
-        finally:
-            await connection.close()
-
-    holder = threading.Thread(target=asyncio.run, args=(hold_a_lock(),))
-    holder.start()
-    try:
-        assert holding.wait(10)
-        with pytest.raises(sa.exc.DBAPIError, match="lock timeout"):
-            project.upgrade()
-    finally:
-        release.set()
-        holder.join(30)
+    with project.reading("things"), pytest.raises(sa.exc.DBAPIError, match="lock timeout"):
+        project.upgrade()
 
     assert project.values() == ["A", "B"]  # rolled back whole
     project.upgrade()

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
 import subprocess
-import sys
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -17,36 +14,19 @@ import grpc
 import pytest
 
 from service.client import Client, RequestError, field_violations
-from tests.support import JwtKeys, ServerProcess, logged_through
-from tools.codegen import ROOT
+from tests.support import (
+    JwtKeys,
+    ServerProcess,
+    assert_a_mistake_the_client_saw,
+    client_process,
+    interrupt_client,
+    logged_through,
+    run_client,
+)
 
 CREATE = "invitations.v1.InvitationService/CreateInvitation"
 GET = "invitations.v1.InvitationService/GetInvitation"
 WATCH = "invitations.v1.InvitationService/WatchInvitations"
-
-
-def command(server: ServerProcess, *args: str, module: str = "service.client") -> list[str]:
-    return [sys.executable, "-m", module, "--target", server.target, *args]
-
-
-def run(
-    server: ServerProcess,
-    *args: str,
-    stdin: str | None = None,
-    env: dict[str, str] | None = None,
-    module: str = "service.client",
-) -> subprocess.CompletedProcess[str]:
-    without_token = {k: v for k, v in os.environ.items() if k != "SERVICE_TOKEN"}
-    return subprocess.run(
-        command(server, *args, module=module),
-        cwd=ROOT,
-        input=stdin,
-        env={**without_token, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 def one_json_line(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
@@ -60,7 +40,7 @@ def one_json_line(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
 
 
 def test_services_lists_methods_with_their_messages(server: ServerProcess) -> None:
-    result = run(server, "services")
+    result = run_client(server, "services")
 
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
@@ -79,7 +59,7 @@ def test_call_creates_then_gets_by_the_returned_name(server: ServerProcess, emai
     # Requests may use the lowerCamelCase JSON names; responses have the .proto's.
     request = {"invitation": {"email": email, "role": "ROLE_EDITOR", "expireTime": expire}}
 
-    created = one_json_line(run(server, "call", CREATE, json.dumps(request)))
+    created = one_json_line(run_client(server, "call", CREATE, json.dumps(request)))
 
     assert created["name"].startswith("invitations/")
     assert created["email"] == email
@@ -87,18 +67,20 @@ def test_call_creates_then_gets_by_the_returned_name(server: ServerProcess, emai
     assert created["status"] == "INVITATION_STATUS_PENDING"
     assert created["expire_time"] == expire
     # The leading-slash form, with the request on stdin:
-    fetched = run(server, "call", f"/{GET}", "-", stdin=json.dumps({"name": created["name"]}))
+    fetched = run_client(
+        server, "call", f"/{GET}", "-", stdin=json.dumps({"name": created["name"]})
+    )
     assert one_json_line(fetched) == created
     # The short form:
     name = json.dumps({"name": created["name"]})
-    short = run(server, "call", "InvitationService/GetInvitation", name)
+    short = run_client(server, "call", "InvitationService/GetInvitation", name)
     assert one_json_line(short) == created
 
 
 def test_a_bad_email_is_invalid_argument_naming_the_field(server: ServerProcess) -> None:
     request = {"invitation": {"email": "not-an-address", "role": "ROLE_VIEWER"}}
 
-    result = run(server, "call", CREATE, json.dumps(request))
+    result = run_client(server, "call", CREATE, json.dumps(request))
 
     assert result.returncode == 1
     assert result.stderr.startswith("error: INVALID_ARGUMENT: ")
@@ -121,18 +103,15 @@ def test_a_bad_email_is_invalid_argument_naming_the_field(server: ServerProcess)
 def test_mistakes_the_client_can_see_exit_2_naming_them(
     server: ServerProcess, method: str, request_json: str, named: str
 ) -> None:
-    result = run(server, "call", method, request_json)
+    result = run_client(server, "call", method, request_json)
 
-    assert result.returncode == 2
-    assert result.stderr.startswith("error: ")
-    assert named in result.stderr
-    assert "Traceback" not in result.stderr
+    assert_a_mistake_the_client_saw(result, named)
 
 
 def test_health_of_the_server_and_of_one_service(server: ServerProcess) -> None:
-    assert run(server, "health").stdout == "SERVING\n"
-    assert run(server, "health", "invitations.v1.InvitationService").stdout == "SERVING\n"
-    unknown = run(server, "health", "nothing.v1.NoService")
+    assert run_client(server, "health").stdout == "SERVING\n"
+    assert run_client(server, "health", "invitations.v1.InvitationService").stdout == "SERVING\n"
+    unknown = run_client(server, "health", "nothing.v1.NoService")
     assert unknown.returncode == 1
     assert unknown.stderr.startswith("error: NOT_FOUND: ")
 
@@ -140,7 +119,9 @@ def test_health_of_the_server_and_of_one_service(server: ServerProcess) -> None:
 def test_metadata_options_reach_the_server(server: ServerProcess) -> None:
     request_id = f"client-test-{uuid.uuid4().hex}"
 
-    result = run(server, "--metadata", f"X-Request-Id={request_id}", "call", GET, '{"name": "x"}')
+    result = run_client(
+        server, "--metadata", f"X-Request-Id={request_id}", "call", GET, '{"name": "x"}'
+    )
 
     assert result.returncode == 1  # a malformed name; the access log still has the call
     logged_through(server, request_id)
@@ -157,35 +138,23 @@ def test_metadata_options_reach_the_server(server: ServerProcess) -> None:
 async def test_a_stream_prints_each_event_until_interrupted(
     server: ServerProcess, email: str, module: str, args: tuple[str, ...]
 ) -> None:
-    watcher = await asyncio.create_subprocess_exec(
-        *command(server, *args, module=module),
-        cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    assert watcher.stdout is not None
-    assert watcher.stderr is not None
-    stdout, stderr = watcher.stdout, watcher.stderr
+    async with client_process(server, *args, module=module) as watcher:
+        assert watcher.stdout is not None
+        assert watcher.stderr is not None
+        stdout, stderr = watcher.stdout, watcher.stderr
 
-    async def next_line() -> dict[str, Any]:
-        line = await stdout.readline()
-        assert line, f"the stream ended: {(await stderr.read()).decode()}"
-        event: dict[str, Any] = json.loads(line)
-        return event
+        async def next_line() -> dict[str, Any]:
+            line = await stdout.readline()
+            assert line, f"the stream ended: {(await stderr.read()).decode()}"
+            event: dict[str, Any] = json.loads(line)
+            return event
 
-    try:
         async with Client(server.target) as client:
             event = await event_of_a_new_invitation(client, next_line, email)
         assert event["kind"] == "KIND_CREATED"
         assert event["invitation"]["email"].endswith(email)
 
-        watcher.send_signal(signal.SIGINT)  # Ctrl-C
-        assert await asyncio.wait_for(watcher.wait(), 10) == 130
-        assert "Traceback" not in (await stderr.read()).decode()
-    finally:
-        if watcher.returncode is None:
-            watcher.kill()
-            await watcher.wait()
+        await interrupt_client(watcher)
 
 
 async def event_of_a_new_invitation(
@@ -257,8 +226,8 @@ def test_both_command_lines_send_the_token_of_service_token(
         ("call", "InvitationService/ListInvitations") if module == "service.client" else ("list",)
     )
 
-    refused = run(auth_server, *args, module=module)
-    accepted = run(auth_server, *args, module=module, env={"SERVICE_TOKEN": token})
+    refused = run_client(auth_server, *args, module=module)
+    accepted = run_client(auth_server, *args, module=module, env={"SERVICE_TOKEN": token})
 
     assert refused.returncode == 1
     assert refused.stderr.startswith("error: UNAUTHENTICATED: ")

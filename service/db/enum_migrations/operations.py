@@ -118,24 +118,17 @@ def _rename(operations: Operations, op: RenameEnumValueOp) -> None:
 
 
 @Operations.implementation_for(RemoveEnumValueOp)
-def _remove(operations: Operations, op: RemoveEnumValueOp) -> None:
+@Operations.implementation_for(ReorderEnumValuesOp)
+def _recreate(operations: Operations, op: RemoveEnumValueOp | ReorderEnumValuesOp) -> None:
+    """A removal or a reorder: the type recreated with op.values, online or in one rewrite."""
     if op.online:
         lock_timeout = op.lock_timeout or LOCK_TIMEOUT
         return convert_online(operations, op, execute=_rewrite, lock_timeout=lock_timeout)
+    removing = op.value if isinstance(op, RemoveEnumValueOp) else None
     sql = rewrite_sql(
-        op.type_name, op.schema, op.values, removing=op.value, lock_timeout=op.lock_timeout
+        op.type_name, op.schema, op.values, removing=removing, lock_timeout=op.lock_timeout
     )
     _rewrite(operations, sql)
-
-
-@Operations.implementation_for(ReorderEnumValuesOp)
-def _reorder(operations: Operations, op: ReorderEnumValuesOp) -> None:
-    if op.online:
-        lock_timeout = op.lock_timeout or LOCK_TIMEOUT
-        return convert_online(operations, op, execute=_rewrite, lock_timeout=lock_timeout)
-    _rewrite(
-        operations, rewrite_sql(op.type_name, op.schema, op.values, lock_timeout=op.lock_timeout)
-    )
 
 
 _REFUSALS: dict[str, type[EnumMigrationError]] = {
