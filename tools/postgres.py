@@ -48,11 +48,17 @@ class TcpPostgres:
         return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
 
     def _run(self, program: str, *args: str, check: bool = True) -> None:
+        # As another user through setpriv, not subprocess's user=: with user= Python forks
+        # (it cannot vfork) and sets the user in the child of this many-threaded process,
+        # which crashed there now and then (a segmentation fault, then a retried start).
+        command = [str(self.binaries / program), *args]
+        if self.user is not None:
+            ids = [f"--reuid={self.user}", f"--regid={self.user}", "--init-groups"]
+            command = ["setpriv", *ids, *command]
         result = subprocess.run(
-            [str(self.binaries / program), *args],
+            command,
             capture_output=True,
             text=True,
-            user=self.user,
             check=False,
         )
         if check and result.returncode != 0:
