@@ -16,12 +16,11 @@ reported as a break. Everything else released stays checked.
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 PROTOS = Path("protos")
@@ -39,8 +38,7 @@ class ApiError(Exception):
     """buf could not run, or could not build the image; the message says why."""
 
 
-@dataclass(frozen=True)
-class Report:
+class Report(NamedTuple):
     """The outcome of a check: whether it passed, and what to print (empty when clean)."""
 
     ok: bool
@@ -172,6 +170,11 @@ def remove_resource(name: str, plural: str | None, root: Path = ROOT) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv == ["check"]:  # every `make lint`: spared argparse's import
+        return _check()
+    import argparse
+
     parser = argparse.ArgumentParser(prog="python -m tools.api", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("check", help="buf lint and the breaking-change check")
@@ -182,10 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command == "check":
-            report = check()
-            if report.text:
-                print(report.text, file=sys.stdout if report.ok else sys.stderr)
-            return 0 if report.ok else 1
+            return _check()
         if args.command == "release":
             print(release())
             return 0
@@ -193,6 +193,17 @@ def main(argv: list[str] | None = None) -> int:
     except ApiError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+
+
+def _check() -> int:
+    try:
+        report = check()
+    except ApiError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    if report.text:
+        print(report.text, file=sys.stdout if report.ok else sys.stderr)
+    return 0 if report.ok else 1
 
 
 if __name__ == "__main__":
