@@ -236,25 +236,28 @@ def test_reserved_enum_values_generate_and_migrate(released: Project) -> None:
     done = released.run_python(
         "import json\n"
         "from generated.samples.v1 import samples_enums as e, samples_pb2 as pb\n"
-        "print(json.dumps([[m.name, m.value, m.to_proto(), m.proto_name] for m in e.Color]))\n"
+        "from service.db.enums import ProtoEnum\n"
+        "members = [[m.name, m.value, m.to_proto(), m.proto_name] for m in e.Color]\n"
+        "print(json.dumps([members, ProtoEnum(e.Color, 'color').labels]))\n"
         "assert e.Color.from_proto(pb.COLOR_CYAN) is e.Color.CYAN\n"
     )
     assert done.returncode == 0, done.stderr
-    members = json.loads(done.stdout)
+    members, labels = json.loads(done.stdout)
     assert members == [
         ["UNSPECIFIED", 0, 0, "COLOR_UNSPECIFIED"],
         ["RED", 1, 1, "COLOR_RED"],
         ["GREEN", 2, 2, "COLOR_GREEN"],
         ["CYAN", 4, 4, "COLOR_CYAN"],
     ]
+    assert labels == ["RED", "GREEN", "CYAN"]  # the database's labels: names, never numbers
 
-    old = ["UNSPECIFIED", "RED", "GREEN", "BLUE"]
-    [remove, add] = plan("color", None, old, [name for name, *_ in members], {})
+    old = ["RED", "GREEN", "BLUE"]
+    [remove, add] = plan("color", None, old, labels, {})
     assert isinstance(remove, RemoveEnumValueOp)
-    assert (remove.value, remove.values) == ("BLUE", ["UNSPECIFIED", "RED", "GREEN"])
+    assert (remove.value, remove.values) == ("BLUE", ["RED", "GREEN"])
     assert add.describe() == "add value 'CYAN' to enum color, after 'GREEN'"
 
-    [rename] = plan("color", None, old, ["UNSPECIFIED", "RED", "GREEN", "TEAL"], {"BLUE": "TEAL"})
+    [rename] = plan("color", None, old, ["RED", "GREEN", "TEAL"], {"BLUE": "TEAL"})
     assert isinstance(rename, RenameEnumValueOp)
 
 
