@@ -9,7 +9,7 @@ SYNCED := $(VENV)/.synced
 export PYTHONDONTWRITEBYTECODE :=
 
 .DEFAULT_GOAL := help
-.PHONY: help generate run migrate downgrade migration watch resource remove-resource rename image image-test db-reset lint format typecheck test bench lock clean
+.PHONY: help generate run migrate downgrade migration watch resource remove-resource rename image image-test db-reset lint api-release format typecheck test bench lock clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -51,22 +51,27 @@ resource: $(SYNCED) ## Add a complete, tested resource: make resource name=book_
 	@test -n "$(name)" || { echo 'usage: make resource name=<singular_snake> [plural=<plural_snake>]'; exit 2; }
 	@$(BIN)/python -m tools.scaffold add "$(name)" $(if $(plural),--plural "$(plural)")
 
-remove-resource: $(SYNCED) ## Remove a resource (proto, code, tests, registration): make remove-resource name=invitation
+remove-resource: $(SYNCED) ## Remove a resource (proto, code, tests, registration, release): make remove-resource name=invitation
 	@test -n "$(name)" || { echo 'usage: make remove-resource name=<singular_snake>'; exit 2; }
-	@$(BIN)/python -m tools.scaffold remove "$(name)" $(if $(plural),--plural "$(plural)")
+	@$(BIN)/python -m tools.api remove-resource "$(name)" $(if $(plural),--plural "$(plural)")
 
 rename: $(SYNCED) ## Rename the project everywhere: make rename name=billing-service
 	@test -n "$(name)" || { echo 'usage: make rename name=<kebab-name>'; exit 2; }
 	@$(BIN)/python -m tools.rename "$(name)"
 
-lint: $(SYNCED) ## ruff check, ruff format --check and hadolint
+lint: $(SYNCED) ## ruff, hadolint, buf format, buf lint and buf breaking (against api/released.binpb)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/hadolint Dockerfile
+	$(BIN)/python -m tools.api check
 
-format: $(SYNCED) ## Apply ruff's fixes and formatting
+api-release: $(SYNCED) ## Record protos/ as the released API (api/released.binpb), after a deliberate break
+	@$(BIN)/python -m tools.api release
+
+format: $(SYNCED) ## Apply ruff's fixes and formatting, and buf's formatting to protos/
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+	@if [ -n "$$(find protos -name '*.proto' 2>/dev/null | head -1)" ]; then $(BIN)/buf format -w protos; fi
 
 typecheck: generate ## mypy --strict over service/, tests/, tools/ and migrations/
 	$(BIN)/mypy

@@ -26,6 +26,12 @@ here; the time includes that wait. Otherwise the line says what happened instead
 
 Between cycles, a server that exits on its own is reported at once, with its exit code.
 
+After a regeneration, once the restart is done, buf lint and the breaking-change check against
+the released API (tools/api.py, as `make lint` runs them) run in a thread of their own: a report
+only, `[watch ...] API: ...` with buf's findings a fraction of a second later, or `API: clean
+again` once they are gone. It never holds up a cycle or the server; saves made while it runs
+are checked together once it ends.
+
 A restart, after the cached bytecode of the changed files is deleted (forget_bytecode says
 why): a spare imports the code, the running server gets SIGTERM, and the spare serves as soon
 as the old server has left the port, a few milliseconds later; the old server's remaining
@@ -59,7 +65,7 @@ from typing import IO
 import watchfiles
 
 from service import healthcheck
-from tools import codegen
+from tools import api, codegen
 
 ROOT = codegen.ROOT
 STOP_GRACE_SECONDS = 5.0
@@ -375,6 +381,47 @@ class ChangeFilter(watchfiles.DefaultFilter):
         )
 
 
+class ApiReport:
+    """buf lint and breaking, after a regeneration, in a thread: a report that never blocks."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._lock = threading.Lock()
+        self._pending = False
+        self._running = False
+        self._dirty = False
+        self.done = threading.Event()  # set after each report (for tests)
+
+    def request(self) -> None:
+        """Check the protos as they are now, once the check under way (if any) has ended."""
+        with self._lock:
+            self._pending = True
+            if self._running:
+                return
+            self._running = True
+        threading.Thread(target=self._run, name="api-report", daemon=True).start()
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                if not self._pending:
+                    self._running = False
+                    return
+                self._pending = False
+            started = time.perf_counter()
+            try:
+                report = api.check(self.root, format_too=False)
+            except Exception as error:  # a report: nothing it raises may reach the watcher
+                report = api.Report(False, f"the check could not run: {error}")
+            elapsed = (time.perf_counter() - started) * 1000
+            if not report.ok:
+                _log(f"API: buf found, in {elapsed:.0f} ms (make lint fails):\n{report.text}")
+            elif self._dirty:
+                _log(f"API: clean again (buf lint and breaking, {elapsed:.0f} ms)")
+            self._dirty = not report.ok
+            self.done.set()
+
+
 def _describe(paths: Sequence[Path]) -> str:
     names = []
     for path in paths[:3]:
@@ -404,16 +451,19 @@ def run_cycle(
     server: DevServer | None,
     *,
     changed: Sequence[Path] = (),
+    api_report: ApiReport | None = None,
 ) -> None:
     """One batch of changes: regenerate if a proto changed, then restart the server if the
-    generated code or the service changed."""
+    generated code or the service changed; then, if it regenerated, the API report."""
     started = time.perf_counter()
     restart = not regenerate
     done: list[str] = []
     written: list[Path] = []
+    report = None
     try:
         if regenerate:
             result = codegen.generate(protos_dir, out_dir)
+            report = api_report  # the protos compile: buf has something to say about them
             done.append(f"{len(result.written)} written, {len(result.removed)} removed")
             written = [out_dir / path for path in result.written]
             restart = result.changed or (server is not None and server.process is None)
@@ -429,13 +479,14 @@ def run_cycle(
     except ServerStartError as failure:
         elapsed = (time.perf_counter() - started) * 1000
         _log(f"{what}: {', '.join([*done, str(failure)])} (after {elapsed:.0f} ms)")
-        return
     except Exception:  # the watcher must outlive anything a cycle can raise
         elapsed = (time.perf_counter() - started) * 1000
         _log(f"{what}: failed after {elapsed:.0f} ms:\n{traceback.format_exc()}")
-        return
-    elapsed = (time.perf_counter() - started) * 1000
-    _log(f"{what}: {', '.join(done)} in {elapsed:.0f} ms, ok")
+    else:
+        elapsed = (time.perf_counter() - started) * 1000
+        _log(f"{what}: {', '.join(done)} in {elapsed:.0f} ms, ok")
+    if report is not None:
+        report.request()  # after the restart, and in the background
 
 
 def default_server_command() -> list[str] | None:
@@ -490,6 +541,9 @@ def _watch(
         signal.signal(signum, lambda *_: stop.set())
 
     watched = [protos_dir, *([service_dir] if service_dir else [])]
+    root = protos_dir.parent
+    checked = protos_dir == root / api.PROTOS and (root / "buf.yaml").is_file()
+    api_report = ApiReport(root) if checked else None
     mode = "" if server else " (no dev server: regenerating only)"
     started = False
     try:
@@ -507,7 +561,7 @@ def _watch(
                 # Started once the watches are in place, so that no edit made while the server
                 # starts is missed; this first cycle covers whatever changed before it.
                 started = True
-                run_cycle("start", True, protos_dir, out_dir, server)
+                run_cycle("start", True, protos_dir, out_dir, server, api_report=api_report)
                 _log(f"watching {_describe(watched)}{mode}")
                 continue
             exited = server.exited() if server is not None else None
@@ -517,7 +571,13 @@ def _watch(
                 changed = sorted({Path(path) for _, path in changes})
                 regenerate = any(path.suffix == ".proto" for path in changed)
                 run_cycle(
-                    _describe(changed), regenerate, protos_dir, out_dir, server, changed=changed
+                    _describe(changed),
+                    regenerate,
+                    protos_dir,
+                    out_dir,
+                    server,
+                    changed=changed,
+                    api_report=api_report,
                 )
     finally:
         if server is not None:

@@ -1,0 +1,210 @@
+"""The API as a contract: buf lint, and the breaking-change check against the released API.
+
+    python -m tools.api check               # make lint: buf format, lint and breaking
+    python -m tools.api release             # make api-release: record protos/ as released
+    python -m tools.api remove-resource invitation [--plural P]   # make remove-resource
+
+The released API is a buf image committed as api/released.binpb (`buf build -o`): the check
+needs no network and no other branch. buf.yaml, at the root, says which rules apply and why.
+An empty image means nothing has been released yet: only lint runs. No protos at all (every
+resource removed): nothing to check.
+
+`remove-resource` removes a resource (tools/scaffold) and then drops its files from the
+released image: removing a whole resource is deliberate, so its package's deletion is not
+reported as a break. Everything else released stays checked.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import NamedTuple
+
+ROOT = Path(__file__).resolve().parent.parent
+PROTOS = Path("protos")
+RELEASED = Path("api") / "released.binpb"
+# Printed under buf's findings when the breaking check fails.
+SAFELY = (
+    "To change the API without breaking clients: delete a field or enum value only with its "
+    'number and name reserved (`reserved 3; reserved "old_name";`), add a new field instead of '
+    "renumbering, retyping or renaming one, and keep RPCs and services under their names; "
+    "for a deliberate break, `make api-release` records the new API as released."
+)
+
+
+class ApiError(Exception):
+    """buf could not run, or could not build the image; the message says why."""
+
+
+class Report(NamedTuple):
+    """The outcome of a check: whether it passed, and what to print (empty when clean)."""
+
+    ok: bool
+    text: str
+
+
+def buf_executable() -> str:
+    """buf from this environment's bin/ (the pinned buf-bin), else from PATH."""
+    beside = Path(sys.executable).parent / "buf"
+    if beside.is_file():
+        return str(beside)
+    found = shutil.which("buf")
+    if found is None:
+        raise ApiError("no buf executable: `make` installs it into .venv (buf-bin)")
+    return found
+
+
+def has_protos(root: Path) -> bool:
+    return any((root / PROTOS).rglob("*.proto"))
+
+
+def _start(root: Path, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [buf_executable(), *args],
+        cwd=root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def _finish(process: subprocess.Popen[str]) -> tuple[int, str]:
+    output, _ = process.communicate()
+    return process.returncode, output.strip()
+
+
+def check(root: Path = ROOT, *, format_too: bool = True) -> Report:
+    """buf lint, buf breaking against api/released.binpb and (`format_too`) buf format's
+    check, run side by side."""
+    if not has_protos(root):
+        return Report(True, "")
+    released = root / RELEASED
+    formatted = _start(root, "format", "--diff", "--exit-code", str(PROTOS)) if format_too else None
+    lint = _start(root, "lint")
+    breaking = None
+    if released.is_file() and released.stat().st_size:
+        breaking = _start(
+            root, "breaking", str(PROTOS), "--against", str(RELEASED), "--exclude-imports"
+        )
+    lint_code, lint_output = _finish(lint)
+    parts = [lint_output] if lint_code else []
+    ok = lint_code == 0
+    if breaking is not None:
+        code, output = _finish(breaking)
+        if code:
+            ok = False
+            parts += [output, SAFELY] if code == 100 else [output]  # 100: buf found breaks
+    elif not released.is_file():
+        ok = False
+        parts.append(f"{RELEASED} is missing: `make api-release` records the released API.")
+    if formatted is not None:
+        code, output = _finish(formatted)
+        if code:
+            ok = False
+            parts += [output, "`make format` formats the protos (buf format)."]
+    return Report(ok, "\n".join(part for part in parts if part))
+
+
+def release(root: Path = ROOT) -> str:
+    """Record protos/ as the released API; what it did, in a line."""
+    released = root / RELEASED
+    released.parent.mkdir(parents=True, exist_ok=True)
+    if not has_protos(root):
+        released.write_bytes(b"")
+        return f"{RELEASED}: no protos, nothing released"
+    _buf(root, "build", str(PROTOS), "--exclude-source-info", "-o", str(RELEASED))
+    files = released_files(root)
+    return f"{RELEASED}: released {len(files)} file{'s' * (len(files) != 1)}: {', '.join(files)}"
+
+
+def released_files(root: Path = ROOT) -> list[str]:
+    """The proto files of the released image, by their paths under protos/."""
+    released = root / RELEASED
+    if not released.is_file() or not released.stat().st_size:
+        return []
+    return _buf(root, "ls-files", str(RELEASED)).split()
+
+
+def forget(root: Path, folders: list[str]) -> list[str]:
+    """Drop the released files under these folders of protos/ from the image (a resource
+    removed on purpose); the files dropped."""
+    files = released_files(root)
+    dropped = [f for f in files if any(f.startswith(folder + "/") for folder in folders)]
+    if not dropped:
+        return []
+    released = str(RELEASED)
+    if len(dropped) == len(files):
+        (root / RELEASED).write_bytes(b"")  # buf cannot write an image of no files
+    else:
+        excluded = [arg for folder in folders for arg in ("--exclude-path", folder)]
+        _buf(root, "build", released, *excluded, "-o", released)
+    return dropped
+
+
+def _buf(root: Path, *args: str) -> str:
+    done = subprocess.run(
+        [buf_executable(), *args], cwd=root, capture_output=True, text=True, check=False
+    )
+    if done.returncode:
+        raise ApiError(f"buf {args[0]} failed:\n{(done.stdout + done.stderr).strip()}")
+    return done.stdout
+
+
+def _folders(root: Path) -> set[str]:
+    protos = root / PROTOS
+    return {path.name for path in protos.iterdir() if path.is_dir()} if protos.is_dir() else set()
+
+
+def remove_resource(name: str, plural: str | None, root: Path = ROOT) -> int:
+    from tools.scaffold import __main__ as scaffold
+
+    before = _folders(root)
+    code = scaffold.main(["remove", name, *(["--plural", plural] if plural else [])])
+    if code == 0:
+        dropped = forget(root, sorted(before - _folders(root)))
+        if dropped:
+            print(f"Also dropped from the released API ({RELEASED}): {', '.join(dropped)}")
+    return code
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv == ["check"]:  # every `make lint`: spared argparse's import
+        return _check()
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m tools.api", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("check", help="buf lint and the breaking-change check")
+    commands.add_parser("release", help=f"record protos/ as the released API ({RELEASED})")
+    remove = commands.add_parser("remove-resource", help="remove a resource and its release")
+    remove.add_argument("name")
+    remove.add_argument("--plural")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "check":
+            return _check()
+        if args.command == "release":
+            print(release())
+            return 0
+        return remove_resource(args.name, args.plural)
+    except ApiError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+
+def _check() -> int:
+    try:
+        report = check()
+    except ApiError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    if report.text:
+        print(report.text, file=sys.stdout if report.ok else sys.stderr)
+    return 0 if report.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
