@@ -30,7 +30,7 @@ from service.db.database import Database
 from service.interceptors import RefuseMalformed, RequestInterceptor, intercepted
 from service.log import AccessLog
 from service.metrics import Metrics
-from service.resource import Background, Resource, all_scopes
+from service.resource import AnyResource, Background, all_scopes
 
 logger = logging.getLogger("service.server")
 T = TypeVar("T")
@@ -120,7 +120,7 @@ class Server:
         *,
         reuse_port: bool = False,
         metrics_port: int | None = None,
-        resources: Sequence[Resource[Any]] | None = None,
+        resources: Sequence[AnyResource] | None = None,
     ) -> None:
         """`reuse_port` is for `serve --workers N` only: the parent checked the port is free.
         `resources`: what to serve; service/resources.py's list unless given."""
@@ -148,7 +148,7 @@ class Server:
         self.metrics = Metrics() if metrics_port is not None else None
         self.metrics_port = metrics_port
         try:
-            scopes = all_scopes(list(resources))
+            scopes = all_scopes(resources)
         except ValueError as error:  # a scope declared for a method the service lacks
             raise StartupError(str(error)) from None
         authenticator = None
