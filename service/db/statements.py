@@ -37,7 +37,8 @@ if TYPE_CHECKING:
 # A result row: asyncpg's Record, or any sequence of values (a tuple, in tests). Its values are
 # typed by their columns, which only the Row's caller knows (see Row.__getitem__).
 _Values: TypeAlias = "asyncpg.Record | Sequence[Any]"
-# Per result column, by its key: its place in the row and its type's result processor, if any.
+# Per result column, by its key: its place in the row and its type's result processor, if any
+# (SQLAlchemy types a processor as from Any to Any).
 _Columns: TypeAlias = dict[str, tuple[int, Callable[[Any], Any] | None]]
 
 
