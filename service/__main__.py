@@ -19,13 +19,12 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
 
 from pydantic import ValidationError
 
 from service import log
 from service.config import Settings
-from service.resource import Resource
+from service.resource import AnyResource
 from service.server import Server, StartupError, event_loop_runner
 
 logger = logging.getLogger("service")
@@ -50,7 +49,7 @@ def database_url(settings: Settings, *, migrate: bool = True) -> Iterator[str]:
 
 
 # What to serve; None: service/resources.py's list (tests/serve.py adds a test resource).
-Resources = Sequence[Resource[Any]]
+Resources = Sequence[AnyResource]
 
 
 async def _serve(

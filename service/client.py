@@ -32,7 +32,7 @@ import sys
 from collections.abc import AsyncGenerator, Coroutine, Iterable, Mapping, Sequence
 from functools import cache
 from pathlib import Path
-from typing import Any, TypedDict, cast
+from typing import Any, TypeAlias, TypedDict, cast
 
 import grpc
 from google.protobuf import json_format, message, message_factory
@@ -42,6 +42,8 @@ from grpc_health.v1 import health_pb2
 
 import generated
 
+# A response as JSON: what protobuf's MessageToDict returns, whose values are of every JSON type.
+JsonObject: TypeAlias = dict[str, Any]
 DEFAULT_TARGET = "localhost:50051"
 TOKEN_VARIABLE = "SERVICE_TOKEN"
 
@@ -192,7 +194,7 @@ def message_class(descriptor: Descriptor) -> type[message.Message]:
     return message_factory.GetMessageClass(descriptor)
 
 
-def parse_request(method: MethodDescriptor, request: Mapping[str, Any]) -> message.Message:
+def parse_request(method: MethodDescriptor, request: Mapping[str, object]) -> message.Message:
     """The request message from JSON; a field it does not have, or a value of the wrong type,
     is a RequestError naming it."""
     try:
@@ -201,7 +203,7 @@ def parse_request(method: MethodDescriptor, request: Mapping[str, Any]) -> messa
         raise RequestError(f"{method.input_type.full_name}: {error}") from None
 
 
-def as_json(item: message.Message) -> dict[str, Any]:
+def as_json(item: message.Message) -> JsonObject:
     return json_format.MessageToDict(item, preserving_proto_field_name=True)
 
 
@@ -209,7 +211,7 @@ def as_json(item: message.Message) -> dict[str, Any]:
 
 
 class Client:
-    """Any method by name, with JSON-shaped dicts for requests and responses."""
+    """Every method, by name, with JSON-shaped dicts for requests and responses."""
 
     def __init__(
         self,
@@ -244,7 +246,7 @@ class Client:
             raise RequestError(f"{path_of(method)}: use {use}")
         return method
 
-    async def call(self, method: str, request: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    async def call(self, method: str, request: Mapping[str, object] | None = None) -> JsonObject:
         """One request, one response."""
         found = self._method(method, streaming=False)
         rpc = self.channel.unary_unary(
@@ -258,8 +260,8 @@ class Client:
         return as_json(response)
 
     async def stream(
-        self, method: str, request: Mapping[str, Any] | None = None
-    ) -> AsyncGenerator[dict[str, Any], None]:
+        self, method: str, request: Mapping[str, object] | None = None
+    ) -> AsyncGenerator[JsonObject, None]:
         """Every response of a server-streaming method, until the server ends the stream or the
         caller stops. No deadline: streams such as watches are meant to stay open."""
         found = self._method(method, streaming=True)
@@ -342,7 +344,7 @@ def connection_options(args: argparse.Namespace) -> ConnectionOptions:
     )
 
 
-def print_json(item: Mapping[str, Any] | message.Message) -> None:
+def print_json(item: Mapping[str, object] | message.Message) -> None:
     """One line of JSON per response, flushed, so a stream can be piped line by line."""
     data = as_json(item) if isinstance(item, message.Message) else item
     print(json.dumps(data), flush=True)
@@ -354,7 +356,7 @@ def print_rpc_error(error: grpc.aio.AioRpcError) -> None:
         print(f"  {field}: {description}", file=sys.stderr)
 
 
-def run_command(command: Coroutine[Any, Any, int]) -> int:
+def run_command(command: Coroutine[object, object, int]) -> int:
     """Run a command line's coroutine; its exit code, 1 for an error from the server, 2 for a
     RequestError, 130 for Ctrl-C."""
     try:
@@ -400,7 +402,7 @@ def _describe(method: MethodDescriptor) -> str:
     )
 
 
-def _request_json(text: str) -> dict[str, Any]:
+def _request_json(text: str) -> dict[str, object]:
     if text == "-":
         text = sys.stdin.read()
     try:

@@ -32,11 +32,12 @@ import logging
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, cast
+from typing import TYPE_CHECKING, Protocol, TypeAlias, cast
 
 import grpc
 from google.protobuf import any_pb2, descriptor_pool
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
+from google.protobuf.message import Message
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
 from service import auth, deadline
@@ -86,8 +87,8 @@ class _Unparsed:
 
 
 def _parsing(
-    deserialize: Callable[[bytes], Any] | None, method: str, max_bytes: int | None = None
-) -> Callable[[bytes], Any] | None:
+    deserialize: Callable[[bytes], Message] | None, method: str, max_bytes: int | None = None
+) -> Callable[[bytes], Request] | None:
     """A deserializer that returns an _Unparsed instead of raising: grpc would answer UNKNOWN
     for bytes that do not parse, and a client's garbage is an INVALID_ARGUMENT. A request over
     `max_bytes` is not parsed at all: protobuf would build every element of a huge repeated
@@ -96,7 +97,7 @@ def _parsing(
         return None
     request_type = _request_type(method)
 
-    def parse(data: bytes) -> Any:
+    def parse(data: bytes) -> Request:
         if max_bytes is not None and len(data) > max_bytes:
             too_big = f"the request is {len(data)} bytes; this server takes {max_bytes}"
             return _Unparsed(FieldViolation("", too_big))
@@ -198,16 +199,26 @@ def _varint(data: memoryview, position: int) -> tuple[int, int]:
     raise ValueError("a varint of more than ten bytes")
 
 
-def _check_parsed(request: Any) -> None:
+def _parsed(request: Request) -> Message:
     if isinstance(request, _Unparsed):
         raise InvalidArgument([request.violation])
+    return request
 
 
 if TYPE_CHECKING:  # generic only in the type stubs
-    Context: TypeAlias = grpc.aio.ServicerContext[Any, Any]
-    Unary: TypeAlias = Callable[[Any, Context], Awaitable[Any]]
-    ServerStreaming: TypeAlias = Callable[[Any, Context], AsyncIterator[Any]]
-    Handler: TypeAlias = grpc.RpcMethodHandler[Any, Any]
+    # What a request deserializes to through _parsing: the message, or why it is not one.
+    Request: TypeAlias = Message | _Unparsed
+    # What a behavior is called with: one request, or a client's stream of them.
+    Requests: TypeAlias = Request | AsyncIterator[Request]
+    Context: TypeAlias = grpc.aio.ServicerContext[Message, Message]
+    Unary: TypeAlias = Callable[[Message, Context], Awaitable[Message]]
+    ServerStreaming: TypeAlias = Callable[[Message, Context], AsyncIterator[Message]]
+    Handler: TypeAlias = grpc.RpcMethodHandler[Message, Message]
+    # What `wrap` hands grpc: the handler around the servicer's, whose requests deserialize
+    # through _parsing, or the handler as it was (a kind the interceptor leaves alone).
+    Wrapped: TypeAlias = grpc.RpcMethodHandler[Request, Message] | Handler
+    # grpc.unary_unary_rpc_method_handler and its three siblings.
+    HandlerOf: TypeAlias = Callable[..., grpc.RpcMethodHandler[Request, Message]]
 
 
 def _request_id(context: Context) -> str:
@@ -303,7 +314,7 @@ class RequestInterceptor:
         self.streams = 0
         self.streams_by_caller: dict[str, int] = {}
 
-    def wrap(self, method: str, handler: Handler) -> Handler:
+    def wrap(self, method: str, handler: Handler) -> Wrapped:
         """The same method handler, with this interceptor around its behavior."""
         # types-grpcio types the behaviors as plain functions; on a grpc.aio server they are
         # coroutine functions and async generators.
@@ -325,20 +336,22 @@ class RequestInterceptor:
             )
         return handler  # client streaming is not used by this API; add it here when it is
 
-    def _unary(self, method: str, behavior: Unary) -> Unary:
-        async def unary(request: Any, context: Context) -> Any:
+    def _unary(
+        self, method: str, behavior: Unary
+    ) -> Callable[[Request, Context], Awaitable[Message | None]]:
+        async def unary(request: Request, context: Context) -> Message | None:
             with _Call(self, method, context, streaming=False) as call:
-                call.admit(request)
-                return await behavior(request, context)
+                return await behavior(call.admit(request), context)
             return None  # _Call set the error's status: it goes out with no response message
 
         return unary
 
-    def _server_streaming(self, method: str, behavior: ServerStreaming) -> ServerStreaming:
-        async def server_streaming(request: Any, context: Context) -> AsyncIterator[Any]:
+    def _server_streaming(
+        self, method: str, behavior: ServerStreaming
+    ) -> Callable[[Request, Context], AsyncIterator[Message]]:
+        async def server_streaming(request: Request, context: Context) -> AsyncIterator[Message]:
             with _Call(self, method, context, streaming=True) as call:
-                call.admit(request)
-                async for response in behavior(request, context):
+                async for response in behavior(call.admit(request), context):
                     yield response
 
         return server_streaming
@@ -405,16 +418,17 @@ class _Call:
         if self.streaming:
             interceptor.streams += 1
         # types-grpcio declares the callback a class where any callable of the context will do.
-        self.context.add_done_callback(cast("Any", self._done))
+        self.context.add_done_callback(cast("grpc.aio._DoneCallback[Message, Message]", self._done))
         self.request_id = _request_id(self.context)
         # A stream lives as long as the client wants: only its own deadline applies.
         default = None if self.streaming else interceptor.default_timeout
         self.limit = deadline.start(_remaining(self.context, default))
         return self
 
-    def admit(self, request: Any) -> None:
+    def admit(self, request: Request) -> Message:
         """Refuse the call when the server is full, the caller not allowed (before anything is
-        said about the request), or the request unparsable; count the caller's stream."""
+        said about the request), or the request unparsable; count the caller's stream. The
+        request, parsed."""
         interceptor = self.interceptor
         if interceptor.in_flight > interceptor.max_in_flight:
             raise ResourceExhausted(interceptor._busy(interceptor.max_in_flight, "RPCs"))
@@ -426,7 +440,7 @@ class _Call:
             self.token = auth.set_caller(caller)
             if self.streaming and caller is not None:
                 self._count_stream_of(caller.subject)
-        _check_parsed(request)
+        return _parsed(request)
 
     def _count_stream_of(self, subject: str) -> None:
         interceptor = self.interceptor
@@ -484,7 +498,7 @@ class Wraps(Protocol):
     """What `intercepted` puts around each method handler: RequestInterceptor, or
     RefuseMalformed."""
 
-    def wrap(self, method: str, handler: Handler) -> Handler: ...
+    def wrap(self, method: str, handler: Handler) -> Wrapped: ...
 
 
 class RefuseMalformed:
@@ -492,73 +506,64 @@ class RefuseMalformed:
     they are, except that a request that does not parse is INVALID_ARGUMENT, as on our own
     services. grpc would answer UNKNOWN, and log a client's bad bytes as a traceback."""
 
-    def wrap(self, method: str, handler: Handler) -> Handler:
-        parse = _parsing(handler.request_deserializer, method)
-        respond = handler.response_serializer
-        if handler.unary_unary is not None:
-            return grpc.unary_unary_rpc_method_handler(
-                _refusing(handler.unary_unary, streamed=False),
-                request_deserializer=parse,
-                response_serializer=respond,
-            )
-        if handler.unary_stream is not None:
-            return grpc.unary_stream_rpc_method_handler(
-                _refusing(handler.unary_stream, streamed=False),
-                request_deserializer=parse,
-                response_serializer=respond,
-            )
-        if handler.stream_unary is not None:
-            return grpc.stream_unary_rpc_method_handler(
-                _refusing(handler.stream_unary, streamed=True),
-                request_deserializer=parse,
-                response_serializer=respond,
-            )
-        if handler.stream_stream is not None:
-            return grpc.stream_stream_rpc_method_handler(
-                _refusing(handler.stream_stream, streamed=True),
-                request_deserializer=parse,
-                response_serializer=respond,
-            )
+    def wrap(self, method: str, handler: Handler) -> Wrapped:
+        kinds: tuple[tuple[Callable[..., object] | None, HandlerOf], ...] = (
+            (handler.unary_unary, grpc.unary_unary_rpc_method_handler),
+            (handler.unary_stream, grpc.unary_stream_rpc_method_handler),
+            (handler.stream_unary, grpc.stream_unary_rpc_method_handler),
+            (handler.stream_stream, grpc.stream_stream_rpc_method_handler),
+        )
+        for behavior, handler_of in kinds:
+            if behavior is not None:
+                return handler_of(
+                    _refusing(behavior),
+                    request_deserializer=_parsing(handler.request_deserializer, method),
+                    response_serializer=handler.response_serializer,
+                )
         return handler
 
 
-def _refusing(behavior: Callable[..., Any], *, streamed: bool) -> Callable[..., Any]:
-    """`behavior`, after a check of its request (of each request, when they are `streamed`);
-    an async generator stays one, as grpc tells the two kinds apart."""
-
-    async def checked(requests: Any, context: Context) -> Any:
-        if streamed:
-            return _each_parsed(requests, context)
-        await _refuse_malformed(requests, context)
-        return requests
+def _refusing(behavior: Callable[..., object]) -> Callable[[Requests, Context], object]:
+    """`behavior`, after a check of its request, or of each request of a client's stream; an
+    async generator stays one, as grpc tells the two kinds apart."""
 
     if inspect.isasyncgenfunction(behavior):
 
-        async def generating(requests: Any, context: Context) -> AsyncIterator[Any]:
-            async for response in behavior(await checked(requests, context), context):
+        async def generating(requests: Requests, context: Context) -> AsyncIterator[Message]:
+            async for response in behavior(await _checked(requests, context), context):
                 yield response
 
         return generating
 
-    async def returning(requests: Any, context: Context) -> Any:
-        result = behavior(await checked(requests, context), context)
+    async def returning(requests: Requests, context: Context) -> object:
+        result = behavior(await _checked(requests, context), context)
         return await result if inspect.isawaitable(result) else result  # grpc.aio allows both
 
     return returning
 
 
-async def _each_parsed(requests: AsyncIterator[Any], context: Context) -> AsyncIterator[Any]:
+async def _checked(requests: Requests, context: Context) -> Message | AsyncIterator[Message]:
+    """The request, parsed; a client's stream, each request checked as it comes."""
+    if isinstance(requests, AsyncIterator):
+        return _each_parsed(requests, context)
+    return await _refuse_malformed(requests, context)
+
+
+async def _each_parsed(
+    requests: AsyncIterator[Request], context: Context
+) -> AsyncIterator[Message]:
     async for request in requests:
-        await _refuse_malformed(request, context)
-        yield request
+        yield await _refuse_malformed(request, context)
 
 
-async def _refuse_malformed(request: Any, context: Context) -> None:
+async def _refuse_malformed(request: Request, context: Context) -> Message:
+    """The request, or INVALID_ARGUMENT with its violation when it did not parse."""
     if isinstance(request, _Unparsed):
         error = InvalidArgument([request.violation])
         details = _rich_status(error)
         trailers = ((STATUS_DETAILS, details),) if details is not None else ()
         await context.abort(grpc.StatusCode.INVALID_ARGUMENT, error.message, trailers)
+    return request
 
 
 class _InterceptedGenericHandler(grpc.GenericRpcHandler):
@@ -567,9 +572,9 @@ class _InterceptedGenericHandler(grpc.GenericRpcHandler):
     def __init__(self, inner: grpc.GenericRpcHandler, interceptor: Wraps) -> None:
         self.inner = inner
         self.interceptor = interceptor
-        self.wrapped: dict[str, Handler | None] = {}
+        self.wrapped: dict[str, Wrapped | None] = {}
 
-    def service(self, handler_call_details: grpc.HandlerCallDetails) -> Handler | None:
+    def service(self, handler_call_details: grpc.HandlerCallDetails) -> Wrapped | None:
         method = handler_call_details.method
         if method not in self.wrapped:
             handler = self.inner.service(handler_call_details)

@@ -22,9 +22,9 @@ can never be open to every valid token by omission.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeAlias, TypeVar, runtime_checkable
 
 if TYPE_CHECKING:
     import grpc
@@ -93,7 +93,12 @@ class Resource(Generic[S]):
         return found
 
 
-def all_scopes(resources: list[Resource[Any]]) -> dict[str, str | None]:
+# A resource of whichever servicer, as the server takes them: no narrower type holds resources
+# of different servicers, as S is invariant (add_to_server takes an S, servicer returns one).
+AnyResource: TypeAlias = Resource[Any]
+
+
+def all_scopes(resources: Sequence[AnyResource]) -> dict[str, str | None]:
     scopes: dict[str, str | None] = {}
     for resource in resources:
         scopes.update(resource.required_scopes())

@@ -5,11 +5,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from service.invitations.resource import RESOURCE as INVITATIONS
-from service.resource import Resource
+from service.resource import AnyResource
 
-RESOURCES: list[Resource[Any]] = [
+RESOURCES: list[AnyResource] = [
     INVITATIONS,
 ]

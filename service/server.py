@@ -17,7 +17,7 @@ import logging
 import signal
 from collections.abc import Callable, Coroutine, Sequence
 from contextlib import suppress
-from typing import Any, TypeVar, cast
+from typing import TypeVar, cast
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -30,7 +30,7 @@ from service.db.database import Database
 from service.interceptors import RefuseMalformed, RequestInterceptor, intercepted
 from service.log import AccessLog
 from service.metrics import Metrics
-from service.resource import Background, Resource, all_scopes
+from service.resource import AnyResource, Background, all_scopes
 
 logger = logging.getLogger("service.server")
 T = TypeVar("T")
@@ -39,7 +39,7 @@ HEALTH_CHECK_SECONDS = 1.0
 RECHECK_SECONDS = 0.2
 
 
-def event_loop_runner() -> Callable[[Coroutine[Any, Any, T]], T]:
+def event_loop_runner() -> Callable[[Coroutine[object, object, T]], T]:
     """uvloop's event loop where it is installed (about 10% more RPCs per core), else asyncio's."""
     try:
         import uvloop
@@ -120,7 +120,7 @@ class Server:
         *,
         reuse_port: bool = False,
         metrics_port: int | None = None,
-        resources: Sequence[Resource[Any]] | None = None,
+        resources: Sequence[AnyResource] | None = None,
     ) -> None:
         """`reuse_port` is for `serve --workers N` only: the parent checked the port is free.
         `resources`: what to serve; service/resources.py's list unless given."""
@@ -152,7 +152,7 @@ class Server:
         self.metrics = Metrics() if metrics_port is not None else None
         self.metrics_port = metrics_port
         try:
-            scopes = all_scopes(list(resources))
+            scopes = all_scopes(resources)
         except ValueError as error:  # a scope declared for a method the service lacks
             raise StartupError(str(error)) from None
         authenticator = None

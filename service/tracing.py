@@ -9,10 +9,11 @@ Each RPC then becomes a span, exported over OTLP/gRPC.
 from __future__ import annotations
 
 import os
-from typing import Any
+
+import grpc
 
 
-def server_interceptors() -> list[Any]:
+def server_interceptors() -> list[grpc.aio.ServerInterceptor]:
     """The grpc.aio interceptors tracing needs: none unless it is configured."""
     if not os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
         return []

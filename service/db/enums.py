@@ -23,7 +23,7 @@ import enum
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
@@ -123,7 +123,7 @@ class ProtoEnum(TypeDecorator[E]):
             raise ValueError(f"{value!r} means 'not set' and cannot be stored")
         return value.name
 
-    def process_result_value(self, value: Any, dialect: Dialect) -> E | None:
+    def process_result_value(self, value: str | None, dialect: Dialect) -> E | None:
         return None if value is None else self.enum_class[value]
 
     def __repr__(self) -> str:

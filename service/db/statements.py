@@ -26,13 +26,19 @@ from sqlalchemy.sql.elements import KeyedColumnElement
 
 R = TypeVar("R")
 T = TypeVar("T")
-AnySelect = Select[*tuple[Any, ...]]
+AnySelect = Select[*tuple[object, ...]]
 _DIALECT = PGDialect_asyncpg()  # type: ignore[no-untyped-call]  # SQLAlchemy leaves it untyped
 if TYPE_CHECKING:
     # What pool.acquire() hands out, typed by asyncpg-stubs (generic only in the stubs).
-    Connection: TypeAlias = asyncpg.Connection[Any] | asyncpg.pool.PoolConnectionProxy[Any]
+    Connection: TypeAlias = (
+        asyncpg.Connection[asyncpg.Record] | asyncpg.pool.PoolConnectionProxy[asyncpg.Record]
+    )
 
-# Per result column, by its key: its place in the row and its type's result processor, if any.
+# A result row: asyncpg's Record, or any sequence of values (a tuple, in tests). Its values are
+# typed by their columns, which only the Row's caller knows (see Row.__getitem__).
+_Values: TypeAlias = "asyncpg.Record | Sequence[Any]"
+# Per result column, by its key: its place in the row and its type's result processor, if any
+# (SQLAlchemy types a processor as from Any to Any).
 _Columns: TypeAlias = dict[str, tuple[int, Callable[[Any], Any] | None]]
 
 
@@ -44,7 +50,7 @@ class Row:
 
     __slots__ = ("_columns", "_record")
 
-    def __init__(self, record: Sequence[Any], columns: _Columns) -> None:
+    def __init__(self, record: _Values, columns: _Columns) -> None:
         self._record = record
         self._columns = columns
 
@@ -75,17 +81,17 @@ class Query(Generic[R]):
         }
         self._make = make
 
-    def arguments(self, params: Mapping[str, Any]) -> list[Any]:
+    def arguments(self, params: Mapping[str, object]) -> list[object]:
         return [p(params[name]) if p else params[name] for name, p in self._binds]
 
-    def row(self, record: Sequence[Any]) -> R:
+    def row(self, record: _Values) -> R:
         return self._make(Row(record, self._columns))
 
-    async def one(self, connection: Connection, **params: Any) -> R | None:
+    async def one(self, connection: Connection, **params: object) -> R | None:
         record = await connection.fetchrow(self.sql, *self.arguments(params))
         return None if record is None else self.row(record)
 
-    async def all(self, connection: Connection, **params: Any) -> list[R]:
+    async def all(self, connection: Connection, **params: object) -> list[R]:
         records = await connection.fetch(self.sql, *self.arguments(params))
         columns, make = self._columns, self._make
         return [make(Row(record, columns)) for record in records]

@@ -13,7 +13,7 @@ import functools
 import json
 import uuid
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import asyncpg
 from sqlalchemy import (
@@ -107,8 +107,8 @@ def _list_query(by_status: bool, after_cursor: bool) -> Query[Invitation]:
     if by_status:
         conditions.append(Table.status == bindparam("status"))
     if after_cursor:
-        after_time: BindParameter[Any] = bindparam("after_time")
-        after_id: BindParameter[Any] = bindparam("after_id")
+        after_time: BindParameter[datetime] = bindparam("after_time")
+        after_id: BindParameter[uuid.UUID] = bindparam("after_id")
         conditions.append(
             or_(
                 Table.create_time > after_time,
@@ -128,7 +128,7 @@ def _list_query(by_status: bool, after_cursor: bool) -> Query[Invitation]:
 def _update_query(
     fields: tuple[str, ...], only_from: bool, only_unexpired: bool
 ) -> Query[Invitation]:
-    values: dict[str, Any] = {"update_time": func.now()}
+    values: dict[str, object] = {"update_time": func.now()}
     values.update({field: bindparam(f"set_{field}") for field in fields})
     statement = update(Table).where(Table.id == bindparam("id")).values(values)
     if only_from:
@@ -171,7 +171,7 @@ async def list_invitations(
 ) -> list[Invitation]:
     """Up to `limit` invitations in (create_time, id) order, after the cursor if one is given."""
     query = _list_query(status is not None, after is not None)
-    params: dict[str, Any] = {"limit": limit, "status": status}
+    params: dict[str, object] = {"limit": limit, "status": status}
     if after is not None:
         params.update(after_time=after.create_time, after_id=after.id)
     return await query.all(connection, **params)

@@ -302,7 +302,9 @@ def test_keeps_the_running_server_when_the_new_code_fails_to_import(dev: DevLoop
     # The list of resources, which the server imports only when it starts, is checked as well.
     registry = "service/resources.py"
     dev.edit(
-        registry, "from typing import Any\n", "from typing import Any\n\nimport no_such_module\n"
+        registry,
+        "from __future__ import annotations\n",
+        "from __future__ import annotations\n\nimport no_such_module\n",
     )
     line = watcher.cycle(registry)
 

@@ -192,7 +192,7 @@ def _collisions(names: Names, root: Path) -> list[str]:
     return found
 
 
-_LIST = re.compile(r"^RESOURCES: list\[Resource\[Any\]\] = \[(.*?)\]", re.MULTILINE | re.DOTALL)
+_LIST = re.compile(r"^RESOURCES: list\[AnyResource\] = \[(.*?)\]", re.MULTILINE | re.DOTALL)
 
 
 def _write_registry(root: Path, names: Names, *, adding: bool) -> None:
@@ -211,9 +211,9 @@ def _write_registry(root: Path, names: Names, *, adding: bool) -> None:
         entries.append(names.constant)
     body = "".join(f"    {entry},\n" for entry in entries)
     listing = (
-        f"RESOURCES: list[Resource[Any]] = [\n{body}]"
+        f"RESOURCES: list[AnyResource] = [\n{body}]"
         if entries
-        else ("RESOURCES: list[Resource[Any]] = []")
+        else ("RESOURCES: list[AnyResource] = []")
     )
     registry.write_text("".join(lines) + listing + text[listed.end() :])
 

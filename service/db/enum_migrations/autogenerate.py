@@ -4,7 +4,7 @@ operations as typed calls in the revision."""
 from __future__ import annotations
 
 import functools
-from typing import Any, Literal
+from typing import Literal
 
 import alembic_postgresql_enum  # noqa: F401  (registers its comparators on import)
 import sqlalchemy as sa
@@ -26,7 +26,7 @@ from service.db.enums import ProtoEnum
 
 
 def _compare_enum_values(
-    autogen_context: AutogenContext, upgrade_ops: UpgradeOps, schemas: Any
+    autogen_context: AutogenContext, upgrade_ops: UpgradeOps, schemas: set[str | None]
 ) -> None:
     connection = autogen_context.connection
     if connection is None or connection.dialect.name != "postgresql":
@@ -44,7 +44,7 @@ def _compare_enum_values(
 
 
 def _call(
-    autogen_context: AutogenContext, op: EnumValueOp, function: str, *args: str, **keywords: Any
+    autogen_context: AutogenContext, op: EnumValueOp, function: str, *args: str, **keywords: object
 ) -> str:
     """`enum_values.<function>(...)`: the typed functions below, so mypy checks revisions."""
     autogen_context.imports.add("from service.db import enum_migrations as enum_values")
@@ -79,7 +79,7 @@ def _render_reorder(autogen_context: AutogenContext, op: ReorderEnumValuesOp) ->
     return f"{call}  # rewrites the columns of this type"
 
 
-def render_item(type_: str, item: Any, autogen_context: AutogenContext) -> str | Literal[False]:
+def render_item(type_: str, item: object, autogen_context: AutogenContext) -> str | Literal[False]:
     """Columns of a ProtoEnum are written as the PostgreSQL enum they are, with its values:
     a migration must not change when the proto's enum changes later."""
     if type_ == "type" and isinstance(item, ProtoEnum):

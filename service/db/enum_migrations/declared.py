@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
@@ -20,7 +19,7 @@ class DeclaredEnum:
     renamed: dict[str, str] = field(default_factory=dict)
 
 
-def _enum_type(type_: Any) -> tuple[postgresql.ENUM | sa.Enum, dict[str, str]] | None:
+def _enum_type(type_: object) -> tuple[postgresql.ENUM | sa.Enum, dict[str, str]] | None:
     renamed: dict[str, str] = {}
     if isinstance(type_, ProtoEnum):
         renamed = type_.renamed

@@ -3,8 +3,6 @@ reverse. No database here, so it can be tested on its own."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from alembic.operations import MigrateOperation
 
 
@@ -28,7 +26,7 @@ class EnumValueOp(MigrateOperation):
             raise NotImplementedError(f"{type(self).__name__} was not built with its reverse")
         return self.undo
 
-    def to_diff_tuple(self) -> tuple[Any, ...]:
+    def to_diff_tuple(self) -> tuple[object, ...]:
         raise NotImplementedError(type(self).__name__)
 
     def describe(self) -> str:
@@ -54,7 +52,7 @@ class AddEnumValueOp(EnumValueOp):
             return f"before {self.before!r}"
         return f"after {self.after!r}" if self.after is not None else "as the only value"
 
-    def to_diff_tuple(self) -> tuple[Any, ...]:
+    def to_diff_tuple(self) -> tuple[object, ...]:
         return ("add_enum_value", self.qualified_name, self.value, self.position)
 
     def describe(self) -> str:
@@ -69,7 +67,7 @@ class RenameEnumValueOp(EnumValueOp):
     def reverse(self) -> EnumValueOp:
         return RenameEnumValueOp(self.type_name, self.new, self.old, schema=self.schema)
 
-    def to_diff_tuple(self) -> tuple[Any, ...]:
+    def to_diff_tuple(self) -> tuple[object, ...]:
         return ("rename_enum_value", self.qualified_name, self.old, self.new)
 
     def describe(self) -> str:
@@ -94,7 +92,7 @@ class RemoveEnumValueOp(EnumValueOp):
         self.value, self.values, self.online = value, list(values), online
         self.lock_timeout = lock_timeout  # None: operations.LOCK_TIMEOUT
 
-    def to_diff_tuple(self) -> tuple[Any, ...]:
+    def to_diff_tuple(self) -> tuple[object, ...]:
         return ("remove_enum_value", self.qualified_name, self.value)
 
     def describe(self) -> str:
@@ -115,7 +113,7 @@ class ReorderEnumValuesOp(EnumValueOp):
         self.values, self.online = list(values), online
         self.lock_timeout = lock_timeout  # None: operations.LOCK_TIMEOUT
 
-    def to_diff_tuple(self) -> tuple[Any, ...]:
+    def to_diff_tuple(self) -> tuple[object, ...]:
         return ("reorder_enum_values", self.qualified_name, list(self.values))
 
     def describe(self) -> str:

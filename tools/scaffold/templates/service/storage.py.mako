@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Integer, and_, bindparam, delete, func, insert, or_, select, update
 
@@ -60,7 +60,7 @@ NEXT_PAGE = Query(
 
 @functools.cache
 def _update_query(fields: tuple[str, ...]) -> Query[${S}]:
-    values: dict[str, Any] = {"update_time": func.now()}
+    values: dict[str, object] = {"update_time": func.now()}
     values.update({field: bindparam(field) for field in fields})
     statement = update(Table).where(Table.id == bindparam("id")).values(values)
     return Query(statement.returning(*COLUMNS), _${s})
