@@ -31,7 +31,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import suppress
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import grpc
 from grpc_health.v1 import health_pb2
@@ -42,7 +42,7 @@ from tools.rename import project_name
 if TYPE_CHECKING:
     import asyncpg
 
-    from service.resource import Resource
+    from service.resource import AnyResource
 
 ROOT = Path(__file__).resolve().parent.parent
 IMAGE = f"{project_name(ROOT)}:dev"  # pyproject.toml's name: `make rename` changes it
@@ -252,7 +252,7 @@ def _bytes(data: bytes) -> bytes:
 
 
 async def _call_every_resource(
-    channel: grpc.aio.Channel, resources: Sequence[Resource[Any]]
+    channel: grpc.aio.Channel, resources: Sequence[AnyResource]
 ) -> list[str]:
     """Health SERVING for each resource's service, and its List method (AIP-132), called with
     an empty request, answering OK: the database reached through the image. Returns the List

@@ -17,7 +17,7 @@ import functools
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
 import asyncpg
 
@@ -40,7 +40,7 @@ class _Closed:
 if TYPE_CHECKING:
     from asyncpg.pool import PoolConnectionProxy
 
-    Listening: TypeAlias = asyncpg.Connection[Any] | PoolConnectionProxy[Any]
+    Listening: TypeAlias = asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]
 
 
 def _set(event: asyncio.Event, connection: Listening) -> None:
