@@ -14,6 +14,8 @@ and each column, so mypy checks every pairing, and the statement's column order 
 
 from __future__ import annotations
 
+import datetime
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeAlias, TypeVar
 
@@ -23,6 +25,7 @@ from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.dml import UpdateBase
 from sqlalchemy.sql.elements import KeyedColumnElement
+from sqlalchemy.types import TypeEngine
 
 R = TypeVar("R")
 T = TypeVar("T")
@@ -40,6 +43,27 @@ _Values: TypeAlias = "asyncpg.Record | Sequence[Any]"
 # Per result column, by its key: its place in the row and its type's result processor, if any
 # (SQLAlchemy types a processor as from Any to Any).
 _Columns: TypeAlias = dict[str, tuple[int, Callable[[Any], Any] | None]]
+
+
+# The column types whose values JSON carries as text and asyncpg reads as Python objects; other
+# values (text, numbers, booleans, enum labels, JSON) arrive as asyncpg reads them.
+_FROM_JSON_TEXT: dict[type, Callable[[str], object]] = {
+    uuid.UUID: uuid.UUID,
+    datetime.datetime: datetime.datetime.fromisoformat,
+    datetime.date: datetime.date.fromisoformat,
+    datetime.time: datetime.time.fromisoformat,
+}
+
+
+def _as_asyncpg_reads(type_: TypeEngine[object], value: object) -> object:
+    if not isinstance(value, str):
+        return value
+    try:
+        python_type = type_.python_type
+    except NotImplementedError:  # a type that does not say: its value stays as it is
+        return value
+    parse = _FROM_JSON_TEXT.get(python_type)
+    return value if parse is None else parse(value)
 
 
 class Row:
@@ -79,6 +103,11 @@ class Query(Generic[R]):
             for index, column in enumerate(statement.exported_columns)
             if column.key is not None
         }
+        self._types = {
+            column.key: column.type
+            for column in statement.exported_columns
+            if column.key is not None
+        }
         self._make = make
 
     def arguments(self, params: Mapping[str, object]) -> list[object]:
@@ -86,6 +115,16 @@ class Query(Generic[R]):
 
     def row(self, record: _Values) -> R:
         return self._make(Row(record, self._columns))
+
+    def from_json(self, values: Mapping[str, object]) -> R:
+        """The R of a row of this Query's columns that PostgreSQL wrote as JSON (`row_to_json`,
+        as a NOTIFY payload carries it), read as the Query reads its own rows: each value is
+        first made what asyncpg would have read (a UUID or a timestamp from its text), then
+        goes through its column's type. A column missing from `values` is a KeyError."""
+        record: list[object] = [None] * len(self._columns)
+        for key, (index, _) in self._columns.items():
+            record[index] = _as_asyncpg_reads(self._types[key], values[key])
+        return self.row(record)
 
     async def one(self, connection: Connection, **params: object) -> R | None:
         record = await connection.fetchrow(self.sql, *self.arguments(params))

@@ -36,7 +36,7 @@ from sqlalchemy import (
     update,
 )
 
-from generated.invitations.v1.invitations_enums import InvitationEventKind, InvitationStatus, Role
+from generated.invitations.v1.invitations_enums import InvitationEventKind, InvitationStatus
 from service.conventions import Cursor
 from service.db.statements import AnySelect, Query, Row
 from service.errors import AlreadyExists
@@ -207,22 +207,10 @@ async def delete_invitation(connection: Connection, id: uuid.UUID) -> Invitation
 
 
 def parse_event(payload: str) -> Event:
-    """A NOTIFY payload written by _published(), back into a domain event."""
+    """A NOTIFY payload written by _published(), back into a domain event: its row is read as
+    GET reads its own, so an event carries every field exactly as a Get returns it."""
     data = json.loads(payload)
-    row = data["invitation"]
-    expire_time = row["expire_time"]
-    return Event(
-        InvitationEventKind[data["kind"]],
-        Invitation(
-            id=uuid.UUID(row["id"]),
-            email=row["email"],
-            role=Role[row["role"]],
-            status=InvitationStatus[row["status"]],
-            create_time=datetime.fromisoformat(row["create_time"]),
-            update_time=datetime.fromisoformat(row["update_time"]),
-            expire_time=None if expire_time is None else datetime.fromisoformat(expire_time),
-        ),
-    )
+    return Event(InvitationEventKind[data["kind"]], GET.from_json(data["invitation"]))
 
 
 def raw_statements() -> tuple[str, str]:

@@ -7,10 +7,12 @@ column order."""
 from __future__ import annotations
 
 import enum
+import json
 import uuid
+from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import Enum, bindparam, select
+from sqlalchemy import DateTime, Enum, bindparam, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from service.db.statements import Query, Row
@@ -31,6 +33,7 @@ class Table(_Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     email: Mapped[str]
     color: Mapped[Color] = mapped_column(Enum(Color, name="color"))
+    seen: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 ID = uuid.uuid4()
@@ -53,3 +56,34 @@ def test_a_column_the_statement_does_not_return_is_named() -> None:
 
     with pytest.raises(KeyError, match="color"):
         query.row((ID, "a@example.com"))
+
+
+def _read_all(row: Row) -> tuple[uuid.UUID, str, Color, datetime | None]:
+    return row[Table.id], row[Table.email], row[Table.color], row[Table.seen]
+
+
+@pytest.mark.parametrize("seen", [datetime(2026, 11, 28, 15, 52, 16, 665000, tzinfo=UTC), None])
+def test_a_row_postgresql_wrote_as_json_reads_as_the_query_reads_its_own(
+    seen: datetime | None,
+) -> None:
+    query = Query(select(Table.seen, Table.color, Table.email, Table.id), _read_all)
+    # As row_to_json writes it: a UUID and a timestamp as text, an enum by its label.
+    payload = json.dumps(
+        {
+            "id": str(ID),
+            "email": "a@example.com",
+            "color": "BLUE",
+            "seen": None if seen is None else "2026-11-28T15:52:16.665+00:00",
+        }
+    )
+
+    expected = (ID, "a@example.com", Color.BLUE, seen)
+    assert query.from_json(json.loads(payload)) == expected
+    assert query.row((seen, "BLUE", "a@example.com", ID)) == expected
+
+
+def test_a_column_missing_from_the_json_is_named() -> None:
+    query = Query(select(Table.id, Table.color), _read)
+
+    with pytest.raises(KeyError, match="color"):
+        query.from_json({"id": str(ID)})
