@@ -29,7 +29,7 @@ import importlib
 import json
 import os
 import sys
-from collections.abc import AsyncGenerator, Coroutine, Iterable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Coroutine, Mapping, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any, TypeAlias, TypedDict, cast
@@ -39,6 +39,7 @@ from google.protobuf import json_format, message, message_factory
 from google.protobuf.descriptor import Descriptor, FileDescriptor, MethodDescriptor
 from google.rpc import error_details_pb2, status_pb2
 from grpc_health.v1 import health_pb2
+from grpc_status import rpc_status
 
 import generated
 
@@ -102,19 +103,20 @@ async def check_health(
 
 def field_violations(error: grpc.RpcError) -> list[tuple[str, str]]:
     """(field, description) pairs of an INVALID_ARGUMENT error's BadRequest details, from
-    grpc.aio or grpc's blocking API (whose trailers the stubs type as objects: they are named
-    (key, value) tuples)."""
-    trailers = cast("Iterable[tuple[str, str | bytes]]", error.trailing_metadata() or ())
-    for key, value in trailers:
-        if key == "grpc-status-details-bin" and isinstance(value, bytes):
-            status = status_pb2.Status.FromString(value)
-            violations: list[tuple[str, str]] = []
-            for detail in status.details:
-                bad_request = error_details_pb2.BadRequest()
-                if detail.Unpack(bad_request):
-                    violations += [(v.field, v.description) for v in bad_request.field_violations]
-            return violations
-    return []
+    grpc.aio or grpc's blocking API. Details that contradict the call's own status (which
+    grpcio-status refuses) count as none."""
+    # Both APIs' errors answer code(), details() and trailing_metadata() as a grpc.Call does,
+    # which is all rpc_status.from_call reads; the stubs do not say so.
+    try:
+        status: status_pb2.Status | None = rpc_status.from_call(cast("grpc.Call", error))
+    except ValueError:
+        return []
+    violations: list[tuple[str, str]] = []
+    for detail in status.details if status is not None else ():
+        bad_request = error_details_pb2.BadRequest()
+        if detail.Unpack(bad_request):
+            violations += [(v.field, v.description) for v in bad_request.field_violations]
+    return violations
 
 
 # Methods, from the generated code --------------------------------------------------------------

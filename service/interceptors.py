@@ -39,6 +39,7 @@ from google.protobuf import any_pb2, descriptor_pool
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
 
 from service import auth, deadline
 from service.errors import (
@@ -60,7 +61,6 @@ from service.metrics import Metrics
 logger = logging.getLogger("service.rpc")
 
 REQUEST_ID = "x-request-id"
-STATUS_DETAILS = "grpc-status-details-bin"
 _NO_DEADLINE = 10**8  # seconds: grpc reports "no deadline" as a huge time_remaining()
 _OK = grpc.StatusCode.OK
 
@@ -236,10 +236,11 @@ def _remaining(context: Context, default: float | None) -> float | None:
     return max(remaining, 0.0)
 
 
-def _rich_status(error: ServiceError) -> bytes | None:
-    """google.rpc.Status with BadRequest details, for clients that read them (grpcio-status)."""
+def _rich_status(error: ServiceError) -> Trailers:
+    """For InvalidArgument, the trailer of a google.rpc.Status with BadRequest details, as
+    grpcio-status encodes it for clients that read it (rpc_status.from_call); else none."""
     if not isinstance(error, InvalidArgument):
-        return None
+        return ()
     bad_request = error_details_pb2.BadRequest(
         field_violations=[
             error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
@@ -251,7 +252,7 @@ def _rich_status(error: ServiceError) -> bytes | None:
     status = status_pb2.Status(
         code=code_pb2.INVALID_ARGUMENT, message=error.message, details=[detail]
     )
-    return bytes(status.SerializeToString())
+    return tuple(rpc_status.to_status(status).trailing_metadata)
 
 
 Trailers: TypeAlias = tuple[tuple[str, str | bytes], ...]
@@ -268,9 +269,7 @@ def status_for(
     """
     trailers: Trailers = ((REQUEST_ID, request_id),)
     if isinstance(error, ServiceError):
-        details = _rich_status(error)
-        if details is not None:
-            trailers += ((STATUS_DETAILS, details),)
+        trailers += _rich_status(error)
         return STATUS_CODES.get(type(error), grpc.StatusCode.INTERNAL), error.message, trailers
     if isinstance(error, NotImplementedError):
         # The generated base servicer's answer for an RPC declared in the proto and not
@@ -560,8 +559,7 @@ async def _refuse_malformed(request: Request, context: Context) -> Message:
     """The request, or INVALID_ARGUMENT with its violation when it did not parse."""
     if isinstance(request, _Unparsed):
         error = InvalidArgument([request.violation])
-        details = _rich_status(error)
-        trailers = ((STATUS_DETAILS, details),) if details is not None else ()
+        trailers = _rich_status(error)
         await context.abort(grpc.StatusCode.INVALID_ARGUMENT, error.message, trailers)
     return request
 

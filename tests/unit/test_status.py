@@ -8,11 +8,14 @@ import pytest
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
 from service import errors
+from service.client import field_violations
 from service.errors import FieldViolation, InvalidArgument, ServiceError
-from service.interceptors import REQUEST_ID, STATUS_DETAILS, status_for
+from service.interceptors import REQUEST_ID, Trailers, status_for
 
 METHOD = "/invitations.v1.InvitationService/GetInvitation"
 REQUEST = "req-1234"
+# Where gRPC's rich error model puts a google.rpc.Status, for clients in every language.
+STATUS_DETAILS = "grpc-status-details-bin"
 
 # Written out rather than read from the interceptor's table, so a changed mapping shows here.
 CODES: dict[type[ServiceError], grpc.StatusCode] = {
@@ -101,3 +104,25 @@ def test_any_other_exception_is_internal_and_says_only_the_request_id(error: Exc
     assert code is grpc.StatusCode.INTERNAL
     assert message == f"internal error (request id {REQUEST})"
     assert trailers == ((REQUEST_ID, REQUEST),)
+
+
+def _received(code: grpc.StatusCode, message: str, trailers: Trailers) -> grpc.aio.AioRpcError:
+    """The error a grpc.aio client raises for that status."""
+    empty = grpc.aio.Metadata()
+    return grpc.aio.AioRpcError(code, empty, grpc.aio.Metadata(*trailers), message)
+
+
+def test_the_client_reads_the_violations_back_through_grpcio_status() -> None:
+    violations = [FieldViolation("invitation.email", "is required"), FieldViolation("x", "y")]
+
+    received = _received(*status_for(InvalidArgument(violations), METHOD, REQUEST))
+
+    assert field_violations(received) == [("invitation.email", "is required"), ("x", "y")]
+
+
+def test_details_that_contradict_the_status_count_as_none() -> None:
+    code, _, trailers = status_for(InvalidArgument([FieldViolation("a", "b")]), METHOD, REQUEST)
+
+    # A server (or a proxy) that rewrote the message but kept the details.
+    assert field_violations(_received(code, "something else", trailers)) == []
+    assert field_violations(_received(grpc.StatusCode.NOT_FOUND, "gone", ())) == []
