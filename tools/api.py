@@ -4,8 +4,13 @@
     python -m tools.api release             # make api-release: record protos/ as released
     python -m tools.api remove-resource invitation [--plural P]   # make remove-resource
 
-The released API is a buf image committed as api/released.binpb (`buf build -o`): the check
-needs no network and no other branch. buf.yaml, at the root, says which rules apply and why.
+The released API is a buf image committed as api/released.binpb: the check needs no network and
+no other branch. buf reads protos/ as the descriptor set protoc makes of it (tools/codegen.py's
+`build_image`), not from the sources: the protos import buf/validate/validate.proto, which is
+not in the repository but in the protovalidate wheel, where buf cannot find it. Only our own
+files are linted and released; the imports (validate.proto, the well-known types) are not ours,
+and the released image does not carry validate.proto at all (`_without_validate`). buf.yaml, at
+the root, says which rules apply and why.
 An empty image means nothing has been released yet: only lint runs. No protos at all (every
 resource removed): nothing to check.
 
@@ -19,6 +24,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import NamedTuple
 
@@ -75,6 +81,30 @@ def _finish(process: subprocess.Popen[str]) -> tuple[int, str]:
     return process.returncode, output.strip()
 
 
+def _image(root: Path, out: Path, *, source_info: bool) -> list[str]:
+    """protos/ compiled into a buf image at `out` (imports included); our files' paths."""
+    from tools import codegen
+
+    try:
+        return codegen.build_image(
+            root / PROTOS, out, source_info=source_info, generated=root / "generated"
+        )
+    except codegen.CodegenError as error:
+        raise ApiError(f"protoc could not compile {PROTOS}/:\n{error}") from None
+
+
+def _paths(files: list[str]) -> list[str]:
+    return [arg for file in files for arg in ("--path", file)]
+
+
+def _shown(output: str, files: list[str]) -> str:
+    """buf names the image's files as protoc does: show them as paths under protos/."""
+    return "\n".join(
+        f"{PROTOS.as_posix()}/{line}" if line.split(":", 1)[0] in files else line
+        for line in output.splitlines()
+    )
+
+
 def check(root: Path = ROOT, *, format_too: bool = True) -> Report:
     """buf lint, buf breaking against api/released.binpb and (`format_too`) buf format's
     check, run side by side."""
@@ -82,19 +112,29 @@ def check(root: Path = ROOT, *, format_too: bool = True) -> Report:
         return Report(True, "")
     released = root / RELEASED
     formatted = _start(root, "format", "--diff", "--exit-code", str(PROTOS)) if format_too else None
-    lint = _start(root, "lint")
-    breaking = None
-    if released.is_file() and released.stat().st_size:
-        breaking = _start(
-            root, "breaking", str(PROTOS), "--against", str(RELEASED), "--exclude-imports"
-        )
-    lint_code, lint_output = _finish(lint)
-    parts = [lint_output] if lint_code else []
+    with tempfile.TemporaryDirectory(prefix="api-") as scratch:
+        image = Path(scratch) / "image.binpb"
+        try:
+            files = _image(root, image, source_info=True)
+        except ApiError as error:
+            if formatted is not None:
+                _finish(formatted)
+            return Report(False, str(error))
+        lint = _start(root, "lint", str(image), *_paths(files))
+        breaking = None
+        if released.is_file() and released.stat().st_size:
+            breaking = _start(
+                root, "breaking", str(image), "--against", str(RELEASED), "--exclude-imports"
+            )
+        lint_code, lint_output = _finish(lint)
+        breaking_result = _finish(breaking) if breaking is not None else None
+    parts = [_shown(lint_output, files)] if lint_code else []
     ok = lint_code == 0
-    if breaking is not None:
-        code, output = _finish(breaking)
+    if breaking_result is not None:
+        code, output = breaking_result
         if code:
             ok = False
+            output = _shown(output, files)
             parts += [output, SAFELY] if code == 100 else [output]  # 100: buf found breaks
     elif not released.is_file():
         ok = False
@@ -114,9 +154,41 @@ def release(root: Path = ROOT) -> str:
     if not has_protos(root):
         released.write_bytes(b"")
         return f"{RELEASED}: no protos, nothing released"
-    _buf(root, "build", str(PROTOS), "--exclude-source-info", "-o", str(RELEASED))
+    with tempfile.TemporaryDirectory(prefix="api-") as scratch:
+        image = Path(scratch) / "image.binpb"
+        ours = _image(root, image, source_info=False)
+        image.write_bytes(_without_validate(image.read_bytes(), ours))
+        _buf(root, "build", str(image), *_paths(ours), "-o", str(RELEASED))
     files = released_files(root)
     return f"{RELEASED}: released {len(files)} file{'s' * (len(files) != 1)}: {', '.join(files)}"
+
+
+def _without_validate(image: bytes, ours: list[str]) -> bytes:
+    """The image without buf/validate/validate.proto: our files no longer import it (their
+    constraints stay as options buf does not read), and only what they import is kept. The
+    breaking check compares types, fields and names; constraints are not part of it."""
+    from google.protobuf import descriptor_pb2
+
+    from tools.codegen import VALIDATE
+
+    files = {f.name: f for f in descriptor_pb2.FileDescriptorSet.FromString(image).file}
+    for file in files.values():
+        if VALIDATE in file.dependency:
+            index = list(file.dependency).index(VALIDATE)
+            del file.dependency[index]
+            for indices in (file.public_dependency, file.weak_dependency):
+                kept = [i - (i > index) for i in indices if i != index]
+                del indices[:]
+                indices.extend(kept)
+    needed: set[str] = set()
+    todo = list(ours)
+    while todo:
+        name = todo.pop()
+        if name not in needed:
+            needed.add(name)
+            todo.extend(files[name].dependency)
+    released = descriptor_pb2.FileDescriptorSet(file=[f for n, f in files.items() if n in needed])
+    return released.SerializeToString()
 
 
 def released_files(root: Path = ROOT) -> list[str]:
