@@ -7,7 +7,7 @@ import sys
 
 os.environ.setdefault("GRPC_VERBOSITY", "ERROR")  # before grpc loads: no INFO lines from its core
 
-from tools.bench import codegen, enums, enums_online, scaffold, scale, service
+from tools.bench import codegen, enums, enums_online, scaffold, scale, service, validation
 
 BENCHMARKS = {
     "codegen": codegen.main,
@@ -16,6 +16,7 @@ BENCHMARKS = {
     "enums-online": enums_online.main,
     "scale": scale.main,
     "scaffold": scaffold.main,
+    "validation": validation.main,
 }
 
 
