@@ -316,7 +316,8 @@ def test_a_scaffolded_resource_passes_and_its_removal_leaves_the_release_checked
     run("tools.api", "release")
     proto = copy / "protos" / "shelf_items" / "v1" / "shelf_items.proto"
     text = proto.read_text()
-    proto.write_text(text.replace("string display_name = 2;", "bytes display_name = 2;"))
+    assert text.count("string display_name = 2 [") == 1
+    proto.write_text(text.replace("string display_name = 2 [", "bytes display_name = 2 ["))
     broken = subprocess.run(
         [sys.executable, "-m", "tools.api", "check"],
         cwd=copy,
