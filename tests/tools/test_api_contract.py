@@ -351,3 +351,41 @@ def test_the_shipped_tree_passes_make_lint() -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert api.check(ROOT) == api.Report(True, "")
+
+
+CHECKED = """\
+syntax = "proto3";
+
+package checked.v1;
+
+import "buf/validate/validate.proto";
+
+message Checked {
+  string code = 1 [(buf.validate.field).string.pattern = "^[a-z]+$"];
+}
+"""
+
+
+def test_protos_with_constraints_are_checked_and_released_without_validate_proto(
+    released: Project,
+) -> None:
+    """buf cannot find buf/validate/validate.proto among the sources: the check reads protoc's
+    image of protos/ instead, lints only our files, and the release leaves validate.proto out."""
+    released.write_proto("checked/v1/checked.proto", CHECKED)
+    assert api.check(released.root) == api.Report(True, "")
+
+    api.release(released.root)
+    assert api.released_files(released.root) == ["checked/v1/checked.proto", SAMPLE]
+    image = (released.root / api.RELEASED).read_bytes()
+    assert b"buf/validate" not in image
+
+    edit(released, ("string code = 1", "int64 code = 1"), rel="checked/v1/checked.proto")
+    report = api.check(released.root)
+    assert not report.ok
+    assert (
+        'protos/checked/v1/checked.proto:8:3:Field "1" with name "code" on message "Checked" '
+        'changed type from "string" to "int64"' in report.text
+    )
+    edit(released, ("int64 code = 1", "string Code = 1"), rel="checked/v1/checked.proto")
+    report = api.check(released.root)
+    assert 'protos/checked/v1/checked.proto:8:10:Field name "Code" should be' in report.text

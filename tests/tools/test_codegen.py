@@ -266,3 +266,49 @@ message Note {
     assert "would share a Python class name" in result.stderr
     assert "Traceback" not in result.stderr
     assert project.snapshot() == before
+
+
+CHECKED = """syntax = "proto3";
+package checked.v1;
+import "buf/validate/validate.proto";
+message Checked {
+  string code = 1 [(buf.validate.field).string.pattern = "^[a-z]+$"];
+}
+"""
+
+
+def test_validate_proto_comes_from_protovalidate_and_goes_with_its_last_importer(
+    project: Project,
+) -> None:
+    """buf/validate/validate.proto is compiled from the protovalidate wheel's descriptors into
+    generated/buf/validate/, imported as `generated.buf.validate`; the generated modules work
+    without protovalidate; an incremental run reuses it; it goes when no proto imports it."""
+    project.write_proto("checked/v1/checked.proto", CHECKED)
+    project.generate()
+    validate = project.out / "buf/validate/validate_pb2.py"
+    module = (project.out / "checked/v1/checked_pb2.py").read_text()
+    assert "from generated.buf.validate import validate_pb2" in module
+    assert "'generated.buf.validate.validate_pb2'" in validate.read_text()
+    assert not (project.root / "protos/buf").exists()
+
+    result = project.run_python(
+        "import sys\n"
+        "sys.modules['protovalidate'] = None  # as in the image: not installed\n"
+        "from generated.checked.v1 import checked_pb2\n"
+        "from generated.buf.validate import validate_pb2\n"
+        "field = checked_pb2.Checked.DESCRIPTOR.fields_by_name['code']\n"
+        "print(field.GetOptions().Extensions[validate_pb2.field].string.pattern)\n"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "^[a-z]+$"
+
+    before = validate.read_bytes()
+    project.write_proto("checked/v1/checked.proto", CHECKED.replace("[a-z]", "[a-c]"))
+    assert project.generate().compiled == ["checked/v1/checked.proto"]
+    assert validate.read_bytes() == before
+    assert codegen.generate(project.protos, project.out, full=True).written == []
+
+    (project.protos / "checked/v1/checked.proto").unlink()
+    removed = project.generate().removed
+    assert "buf/validate/validate_pb2.py" in removed
+    assert not (project.out / "buf").exists()
