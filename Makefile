@@ -59,11 +59,12 @@ rename: $(SYNCED) ## Rename the project everywhere: make rename name=billing-ser
 	@test -n "$(name)" || { echo 'usage: make rename name=<kebab-name>'; exit 2; }
 	@$(BIN)/python -m tools.rename "$(name)"
 
-lint: $(SYNCED) ## ruff, hadolint, buf format, buf lint and buf breaking (against api/released.binpb)
+lint: $(SYNCED) ## ruff, hadolint, buf (format, lint, breaking), the workflows (zizmor, schema)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/hadolint Dockerfile
 	$(BIN)/python -m tools.api check
+	$(BIN)/python -m tools.workflows
 
 api-release: $(SYNCED) ## Record protos/ as the released API (api/released.binpb), after a deliberate break
 	@$(BIN)/python -m tools.api release
