@@ -15,6 +15,7 @@ Both run side by side, from this environment's bin/ (pinned in requirements/dev.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -54,9 +55,11 @@ def commands(root: Path = ROOT) -> list[list[str]]:
 
 def check(root: Path = ROOT) -> Report:
     """Every linter over every workflow, side by side; their findings when any fails."""
+    # A finding, or a file zizmor cannot read, is reported without a Rust backtrace.
+    env = {**os.environ, "RUST_LIB_BACKTRACE": "0"}
     started = [
         subprocess.Popen(
-            command, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+            command, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         )
         for command in commands(root)
     ]
