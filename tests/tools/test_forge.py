@@ -263,7 +263,12 @@ def fresh_copy(root: Path) -> Path:
 
 def test_pre_commit_passes_on_a_fresh_copy_after_make_hooks(tmp_path: Path) -> None:
     root = fresh_copy(tmp_path / "copy")
-    env = {key: value for key, value in os.environ.items() if not key.startswith("GIT_")}
+    # A new user's shell: not inside this run's make, git or coverage.
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("GIT_", "COVERAGE_")) and key not in ("MAKEFLAGS", "MAKELEVEL")
+    }
     env["PRE_COMMIT_HOME"] = str(tmp_path / "pre-commit")  # local hooks: nothing lands there
 
     hooks = subprocess.run(
