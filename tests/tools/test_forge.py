@@ -176,6 +176,7 @@ def test_least_privilege_and_only_a_tag_of_the_repository_itself_publishes() -> 
     assert "github.event_name == 'push'" in guard
     assert "startsWith(github.ref, 'refs/tags/')" in guard
     assert "!github.event.repository.fork" in guard
+    assert "vars.IMAGE_REGISTRY != ''" in guard  # off until the repository names its registry
     for name, job in jobs.items():
         assert job["timeout-minutes"] <= 60, name
         # Values of the event reach scripts through env:, never spliced into them.
