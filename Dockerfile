@@ -36,6 +36,9 @@ COPY --from=build /app/generated/ generated/
 COPY alembic.ini ./
 COPY migrations/ migrations/
 COPY service/ service/
+# Bytecode now, once: the service's user cannot write it at start-up (and PYTHONDONTWRITEBYTECODE
+# would not keep it), so without this every start compiles the service again.
+RUN python -m compileall -q service migrations
 # A numeric user: no passwd entry needed, and Kubernetes' runAsNonRoot can verify it.
 USER 10001:10001
 EXPOSE 50051

@@ -9,7 +9,7 @@ SYNCED := $(VENV)/.synced
 export PYTHONDONTWRITEBYTECODE :=
 
 .DEFAULT_GOAL := help
-.PHONY: help generate run migrate downgrade migration watch resource remove-resource rename image image-test db-reset lint api-release format typecheck test bench lock clean
+.PHONY: help generate run migrate downgrade migration watch resource remove-resource rename image image-test db-reset lint hooks api-release format typecheck test bench lock clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -59,11 +59,15 @@ rename: $(SYNCED) ## Rename the project everywhere: make rename name=billing-ser
 	@test -n "$(name)" || { echo 'usage: make rename name=<kebab-name>'; exit 2; }
 	@$(BIN)/python -m tools.rename "$(name)"
 
-lint: $(SYNCED) ## ruff, hadolint, buf format, buf lint and buf breaking (against api/released.binpb)
+lint: $(SYNCED) ## ruff, hadolint, buf (format, lint, breaking), the workflows (zizmor, schema)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/hadolint Dockerfile
 	$(BIN)/python -m tools.api check
+	$(BIN)/python -m tools.workflows
+
+hooks: generate ## Install the git pre-commit hooks (.pre-commit-config.yaml: make lint's checks, mypy)
+	$(BIN)/pre-commit install
 
 api-release: $(SYNCED) ## Record protos/ as the released API (api/released.binpb), after a deliberate break
 	@$(BIN)/python -m tools.api release

@@ -2,6 +2,7 @@
 
     python -m tools.api check               # make lint: buf format, lint and breaking
     python -m tools.api release             # make api-release: record protos/ as released
+    python -m tools.api against origin/main # the forge's CI, in a pull request: against its base
     python -m tools.api remove-resource invitation [--plural P]   # make remove-resource
 
 The released API is a buf image committed as api/released.binpb: the check needs no network and
@@ -13,6 +14,12 @@ and the released image does not carry validate.proto at all (`_without_validate`
 the root, says which rules apply and why.
 An empty image means nothing has been released yet: only lint runs. No protos at all (every
 resource removed): nothing to check.
+
+`against REF` is the pull request's check (.github/workflows/ci.yml): buf breaking of protos/
+against protos/ at a git ref, the target branch, so a break that a branch brings in is reported
+even where the branch moved api/released.binpb along with it. Consistently with `check`, a branch
+that records a new release (its api/released.binpb differs from the ref's) breaks on purpose and
+passes, and so does a ref with no protos.
 
 `remove-resource` removes a resource (tools/scaffold) and then drops its files from the
 released image: removing a whole resource is deliberate, so its package's deletion is not
@@ -147,6 +154,35 @@ def check(root: Path = ROOT, *, format_too: bool = True) -> Report:
     return Report(ok, "\n".join(part for part in parts if part))
 
 
+def against(ref: str, root: Path = ROOT) -> Report:
+    """buf breaking of protos/ against protos/ at `ref` in root's git repository."""
+    if not has_protos(root):
+        return Report(True, "")
+    theirs = _git(root, "ls-tree", "-r", "--name-only", ref, "--", str(PROTOS))
+    if not any(line.endswith(".proto") for line in theirs.splitlines()):
+        return Report(True, f"{ref} has no protos: nothing to compare")
+    changed = subprocess.run(
+        ["git", "diff", "--quiet", ref, "--", str(RELEASED)], cwd=root, check=False
+    )
+    if changed.returncode not in (0, 1):
+        raise ApiError(f"git diff failed: cannot compare {RELEASED} with {ref}'s")
+    if changed.returncode == 1:
+        return Report(True, f"{RELEASED} differs from {ref}'s: a new release, breaks deliberate")
+    code, output = _finish(
+        _start(root, "breaking", str(PROTOS), "--against", f".git#ref={ref}", "--exclude-imports")
+    )
+    if code == 0:
+        return Report(True, "")
+    return Report(False, "\n".join([output, SAFELY] if code == 100 else [output]))
+
+
+def _git(root: Path, *args: str) -> str:
+    done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False)
+    if done.returncode:
+        raise ApiError(f"git {args[0]} failed:\n{(done.stdout + done.stderr).strip()}")
+    return done.stdout
+
+
 def release(root: Path = ROOT) -> str:
     """Record protos/ as the released API; what it did, in a line."""
     released = root / RELEASED
@@ -251,6 +287,8 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("check", help="buf lint and the breaking-change check")
     commands.add_parser("release", help=f"record protos/ as the released API ({RELEASED})")
+    base = commands.add_parser("against", help="buf breaking against protos/ at a git ref")
+    base.add_argument("ref", help="a git ref: a pull request's target branch, origin/main")
     remove = commands.add_parser("remove-resource", help="remove a resource and its release")
     remove.add_argument("name")
     remove.add_argument("--plural")
@@ -261,6 +299,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "release":
             print(release())
             return 0
+        if args.command == "against":
+            return _report(against(args.ref))
         return remove_resource(args.name, args.plural)
     except ApiError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -273,6 +313,10 @@ def _check() -> int:
     except ApiError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    return _report(report)
+
+
+def _report(report: Report) -> int:
     if report.text:
         print(report.text, file=sys.stdout if report.ok else sys.stderr)
     return 0 if report.ok else 1

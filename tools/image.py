@@ -211,7 +211,17 @@ def _check_contents() -> None:
     assert present == {"alembic.ini", "generated", "migrations", "service"}, present
     leftovers = inside("sh", "-c", "ls -d /opt/codegen /app/.venv /app/tests 2>/dev/null || true")
     assert not leftovers, f"build leftovers in the image: {leftovers}"
-    _log("contents: non-root (uid 10001), no compilers, no .venv/tests/codegen environment")
+    # Every module of the service has its bytecode: nothing is compiled at start-up.
+    uncompiled = inside(
+        "python",
+        "-c",
+        "import importlib.util, pathlib;"
+        "print(' '.join(str(f) for f in sorted(pathlib.Path('/app').rglob('*.py'))"
+        " if not pathlib.Path(importlib.util.cache_from_source(str(f))).exists()))",
+    )
+    assert not uncompiled, f"modules without bytecode in the image: {uncompiled}"
+    _log("contents: non-root (uid 10001), no compilers, no .venv/tests/codegen environment,")
+    _log("  bytecode for every module of the service")
 
 
 async def _serve_and_stop(name: str, database_port: int) -> None:
