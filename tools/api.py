@@ -168,11 +168,28 @@ def against(ref: str, root: Path = ROOT) -> Report:
         raise ApiError(f"git diff failed: cannot compare {RELEASED} with {ref}'s")
     if changed.returncode == 1:
         return Report(True, f"{RELEASED} differs from {ref}'s: a new release, breaks deliberate")
-    code, output = _finish(
-        _start(root, "breaking", str(PROTOS), "--against", f".git#ref={ref}", "--exclude-imports")
-    )
+    with tempfile.TemporaryDirectory(prefix="api-") as scratch:
+        base = Path(scratch) / "base"
+        (base / PROTOS).mkdir(parents=True)
+        archive = subprocess.run(
+            ["git", "archive", "--format=tar", ref, "--", str(PROTOS)],
+            cwd=root,
+            capture_output=True,
+            check=False,
+        )
+        if archive.returncode:
+            raise ApiError(f"git archive failed: cannot read {PROTOS}/ at {ref}")
+        subprocess.run(["tar", "-x", "-C", str(base)], input=archive.stdout, check=True)
+        their_image = Path(scratch) / "theirs.binpb"
+        _released_image(base, their_image)
+        image = Path(scratch) / "image.binpb"
+        files = _image(root, image, source_info=True)
+        code, output = _finish(
+            _start(root, "breaking", str(image), "--against", str(their_image), "--exclude-imports")
+        )
     if code == 0:
         return Report(True, "")
+    output = _shown(output, files)
     return Report(False, "\n".join([output, SAFELY] if code == 100 else [output]))
 
 
@@ -190,13 +207,19 @@ def release(root: Path = ROOT) -> str:
     if not has_protos(root):
         released.write_bytes(b"")
         return f"{RELEASED}: no protos, nothing released"
+    _released_image(root, released)
+    files = released_files(root)
+    return f"{RELEASED}: released {len(files)} file{'s' * (len(files) != 1)}: {', '.join(files)}"
+
+
+def _released_image(root: Path, out: Path) -> None:
+    """root's protos/ as released: protoc's image of our files and the well-known types they
+    import, without validate.proto, imports marked as such (buf build)."""
     with tempfile.TemporaryDirectory(prefix="api-") as scratch:
         image = Path(scratch) / "image.binpb"
         ours = _image(root, image, source_info=False)
         image.write_bytes(_without_validate(image.read_bytes(), ours))
-        _buf(root, "build", str(image), *_paths(ours), "-o", str(RELEASED))
-    files = released_files(root)
-    return f"{RELEASED}: released {len(files)} file{'s' * (len(files) != 1)}: {', '.join(files)}"
+        _buf(root, "build", str(image), *_paths(ours), "-o", str(out.resolve()))
 
 
 def _without_validate(image: bytes, ours: list[str]) -> bytes:

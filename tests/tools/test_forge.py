@@ -231,6 +231,31 @@ def test_a_pull_request_is_checked_against_its_target_branch(tmp_path: Path) -> 
     assert "a new release" in report.text
 
 
+def test_protos_with_constraints_are_compared_as_protoc_compiles_them(tmp_path: Path) -> None:
+    """buf cannot find buf/validate/validate.proto among a branch's sources: both sides are
+    compiled by protoc, and the findings still name files under protos/."""
+    project = sample_project(tmp_path)
+    shutil.copy(ROOT / "buf.yaml", tmp_path / "buf.yaml")
+    proto = project.write_proto(
+        "checked/v1/checked.proto",
+        'syntax = "proto3";\n\npackage checked.v1;\n\nimport "buf/validate/validate.proto";\n\n'
+        "message Checked {\n  string code = 1 [(buf.validate.field).string.max_len = 8];\n}\n",
+    )
+    api.release(tmp_path)
+    git(tmp_path, "init", "--quiet", "--initial-branch", "main")
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "commit", "--quiet", "-m", "released")
+    git(tmp_path, "switch", "--quiet", "-c", "feature")
+    proto.write_text(proto.read_text().replace("string code = 1", "bytes code = 1"))
+    git(tmp_path, "commit", "--quiet", "-am", "a changed type")
+
+    report = api.against("main", tmp_path)
+
+    assert not report.ok
+    assert 'protos/checked/v1/checked.proto:8:3:Field "1" with name "code"' in report.text
+    assert api.against("feature", tmp_path) == api.Report(True, "")
+
+
 def test_a_target_branch_with_no_protos_has_nothing_to_compare(tmp_path: Path) -> None:
     git(tmp_path, "init", "--quiet", "--initial-branch", "main")
     (tmp_path / "README.md").write_text("nothing yet\n")
