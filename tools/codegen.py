@@ -390,9 +390,11 @@ def compile_protos(
     package: str,
     *,
     out_dir: Path | None = None,
+    validate_outputs: bool = True,
 ) -> tuple[dict[str, dict[str, bytes]], str]:
     """Compile some protos in a scratch folder; return their outputs by proto, and warnings.
-    out_dir: the current output, whose validate_pb2.py spares importing protovalidate."""
+    out_dir: the current output, whose validate_pb2.py spares importing protovalidate;
+    validate_outputs: whether to compile validate.proto too (when a proto imports it)."""
     from google.protobuf import descriptor_pb2
 
     ours = {_module_of(rel) + suffix for rel in sources for suffix in ("_pb2", "_pb2_grpc")}
@@ -422,7 +424,7 @@ def compile_protos(
             for rel_out in outputs_of(rel)
             if rel_out.endswith(".py")
         }
-        if validate:  # protoc's own stubs: validate.proto is protovalidate's, not our API
+        if validate and validate_outputs:  # protoc's stubs: validate.proto is not our API
             _run_protoc(
                 [*inputs, f"--python_out={scratch}", f"--pyi_out={scratch}", VALIDATE],
                 protos_dir,
@@ -447,7 +449,7 @@ def compile_protos(
         if enum_module is not None:
             outputs[enums.module_path(rel)] = enum_module
         result[rel] = {out: text.encode() for out, text in outputs.items()}
-    if validate:
+    if validate and validate_outputs:
         stem = VALIDATE[: -len(".proto")]
         result[VALIDATE] = {
             out: rewrite_imports(texts[out], ours, package).encode()
@@ -521,8 +523,10 @@ def generate(protos_dir: Path, out_dir: Path, *, full: bool = False) -> Result:
     old_key, old = _load_manifest(out_dir)
     validate = uses_validate(sources)
     ours = set(sources) | ({VALIDATE} if validate else set())
+    current = VALIDATE in old and _outputs_intact(out_dir, old[VALIDATE])
     if full or old_key != key:
         stale = set(sources)
+        current = False
     else:
         stale = {
             rel
@@ -531,7 +535,7 @@ def generate(protos_dir: Path, out_dir: Path, *, full: bool = False) -> Result:
             or old[rel].sha256 != _sha(source)
             or not _outputs_intact(out_dir, old[rel])
         }
-        if validate and (VALIDATE not in old or not _outputs_intact(out_dir, old[VALIDATE])):
+        if validate and not current:
             stale.add(VALIDATE)  # its importers recompile, and write it again
         deleted = set(old) - ours
         stale = _with_importers(stale | deleted, _importers(sources)) & set(sources)
@@ -541,7 +545,12 @@ def generate(protos_dir: Path, out_dir: Path, *, full: bool = False) -> Result:
     warnings = ""
     if stale:
         compiled, warnings = compile_protos(
-            protos_dir, sorted(stale), sources, package, out_dir=out_dir
+            protos_dir,
+            sorted(stale),
+            sources,
+            package,
+            out_dir=out_dir,
+            validate_outputs=not current,
         )
         for rel, outputs in compiled.items():
             source = sources.get(rel, _protovalidate_version().encode())  # VALIDATE: its version
