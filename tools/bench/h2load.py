@@ -50,9 +50,12 @@ def found() -> bool:
 
 def ensure() -> bool:
     """Whether h2load is there, installing it first where it is missing and this process may
-    (root, or sudo without a password); else a line that says what to do."""
+    (apt-get, as root or through sudo without a password); else a line that says what to do."""
     if found():
         return True
+    if shutil.which("apt-get") is None:
+        print(f"  h2load is not installed: {_how()}")
+        return False
     if os.geteuid() == 0:
         as_root: list[str] = []
     elif shutil.which("sudo"):
