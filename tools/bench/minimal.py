@@ -36,12 +36,13 @@ import asyncpg
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from service.config import Settings
+from service.conventions import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from service.db.database import asyncpg_dsn
 
 SERVICE = "invitations.v1.InvitationService"
 COLLECTION = "invitations/"
-POOL_SIZE = 10  # the service's default DATABASE_POOL_SIZE
-DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 50, 1000
+POOL_SIZE = int(Settings.model_fields["database_pool_size"].default)  # DATABASE_POOL_SIZE's
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 T = TypeVar("T")
