@@ -5,7 +5,9 @@ need no resource. The figures of the example resource's RPCs need it served: onc
 `make remove-resource name=invitation` has taken it out, they are skipped, and say so.
 
 No benchmark imports the example resource's modules: its messages are found by name among the
-descriptors of the served resources, so `make typecheck` holds once it is removed.
+descriptors of the served resources (the floor server, tools/bench/minimal.py, imports its
+generated modules and statements by name when it starts), so `make typecheck` holds once it is
+removed.
 """
 
 from __future__ import annotations

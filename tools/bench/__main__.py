@@ -7,11 +7,21 @@ import sys
 
 os.environ.setdefault("GRPC_VERBOSITY", "ERROR")  # before grpc loads: no INFO lines from its core
 
-from tools.bench import codegen, enums, enums_online, scaffold, scale, service, validation
+from tools.bench import (
+    codegen,
+    enums,
+    enums_online,
+    floor,
+    scaffold,
+    scale,
+    service,
+    validation,
+)
 
 BENCHMARKS = {
     "codegen": codegen.main,
     "service": service.main,
+    "floor": floor.main,
     "enums": enums.main,
     "enums-online": enums_online.main,
     "scale": scale.main,

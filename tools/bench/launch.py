@@ -1,6 +1,6 @@
-"""The processes the benchmarks measure, started and stopped: the service (`python -m service`)
-and the echo server (tools/bench/echo.py), and the load generator's command line
-(tools/bench/load.py)."""
+"""The processes the benchmarks measure, started and stopped: the service (`python -m service`),
+the echo server (tools/bench/echo.py) and the example resource's floor (tools/bench/minimal.py),
+and the load generator's command line (tools/bench/load.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -54,21 +54,25 @@ def _pinned(command: list[str], cpu: int | None) -> list[str]:
 
 @contextmanager
 def service(
-    database_url: str, *args: str, cpu: int | None = None, serving: int = 1
+    database_url: str,
+    *args: str,
+    cpu: int | None = None,
+    serving: int = 1,
+    env: Mapping[str, str] | None = None,
 ) -> Iterator[Running]:
     """`python -m service *args` on a free port with production settings (JSON logs, a line per
-    RPC), on CPU `cpu` if given (taskset: from its first instruction).
+    RPC) and any others in `env`, on CPU `cpu` if given (taskset: from its first instruction).
 
     It is yielded once `serving` processes (the workers of `serve --workers N`) have logged
     "serving", and from then on its log drains away through a pipe, as a log collector would
     take it. With `serving=0` it is yielded as soon as it is started, its log going nowhere: for
     timing its start from outside (Running.check says whether it died meanwhile)."""
     port = probe.free_port()
-    env = {**os.environ, "DATABASE_URL": database_url, "PORT": str(port), "LOG_FORMAT": "json"}
+    settings = {"DATABASE_URL": database_url, "PORT": str(port), "LOG_FORMAT": "json"}
     process = subprocess.Popen(
         _pinned([sys.executable, "-m", "service", *args], cpu),
         cwd=ROOT,
-        env=env,
+        env={**os.environ, **settings, **(env or {})},
         stderr=subprocess.PIPE if serving else subprocess.DEVNULL,
         text=True,
     )
@@ -103,25 +107,55 @@ def _until_serving(process: subprocess.Popen[str], count: int) -> None:
 @contextmanager
 def echo_server(*options: str, cpu: int) -> Iterator[Running]:
     """tools/bench/echo.py with `options`, pinned to CPU `cpu`; it prints its port when ready."""
-    command = [sys.executable, "-m", "tools.bench.echo", "--cpu", str(cpu), *options]
+    with _port_printer("tools.bench.echo", "--cpu", str(cpu), *options) as running:
+        yield running
+
+
+@contextmanager
+def minimal_server(
+    database_url: str, cpu: int | None = None, env: Mapping[str, str] | None = None
+) -> Iterator[Running]:
+    """tools/bench/minimal.py on `database_url`, pinned to CPU `cpu` if given."""
+    args = ("--database", database_url, *(() if cpu is None else ("--cpu", str(cpu))))
+    with _port_printer("tools.bench.minimal", *args, env=env) as running:
+        yield running
+
+
+@contextmanager
+def _port_printer(
+    module: str, *args: str, env: Mapping[str, str] | None = None
+) -> Iterator[Running]:
+    """`python -m module *args`, a server that prints its port when it is ready."""
     process = subprocess.Popen(
-        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+        [sys.executable, "-m", module, *args],
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
     )
     try:
         assert process.stdout is not None
         port = process.stdout.readline().strip()
         if not port:
-            raise RuntimeError(f"the echo server {options} exited ({process.wait(30)}) unready")
+            raise RuntimeError(f"{module} {args} exited ({process.wait(30)}) unready")
         yield Running(process, f"127.0.0.1:{port}")
     finally:
         _stop(process)
 
 
-def load_command(target: str, method: str, kind: str, *options: str, concurrency: int) -> list[str]:
-    """tools/bench/load.py calling `method` at `target` for SECONDS: it prints one JSON line,
+def load_command(
+    target: str,
+    method: str,
+    kind: str,
+    *options: str,
+    concurrency: int,
+    seconds: float = SECONDS,
+) -> list[str]:
+    """tools/bench/load.py calling `method` at `target` for `seconds`: it prints one JSON line,
     which load_result reads."""
     command = [sys.executable, "-m", "tools.bench.load", target, method, kind]
-    return [*command, "--concurrency", str(concurrency), "--seconds", str(SECONDS), *options]
+    return [*command, "--concurrency", str(concurrency), "--seconds", str(seconds), *options]
 
 
 def load_result(method: str, output: str) -> dict[str, Any]:

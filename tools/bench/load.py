@@ -37,6 +37,8 @@ def _requests(kind: str, name: str) -> Iterator[bytes]:
     if kind == "create":
         prefix = uuid.uuid4().hex[:10]
         return (create_request(f"{prefix}-{n}@load.test") for n in itertools.count())
+    if kind == "list":  # the first page, of the default size
+        return itertools.repeat(invitations_request("ListInvitationsRequest", page_size=50))
     raise ValueError(kind)
 
 
@@ -92,7 +94,7 @@ def main() -> int:
     parser.add_argument(
         "method", help="full method path, e.g. /invitations.v1.InvitationService/GetInvitation"
     )
-    parser.add_argument("kind", choices=["echo", "get", "create", "health"])
+    parser.add_argument("kind", choices=["echo", "get", "create", "list", "health"])
     parser.add_argument("--token", help="a bearer token to send with every call")
     parser.add_argument("--name", default="invitations/00000000-0000-0000-0000-000000000000")
     parser.add_argument("--concurrency", type=int, default=16)

@@ -15,9 +15,6 @@ Figures are medians of ROUNDS interleaved runs.
 from __future__ import annotations
 
 import asyncio
-import os
-import re
-import shutil
 import statistics
 import subprocess
 import tempfile
@@ -31,6 +28,7 @@ from tools.bench import (
     ROUNDS,
     SECONDS,
     create_invitation,
+    h2load,
     invitations_request,
     serves_invitations,
     skipped,
@@ -42,28 +40,10 @@ HEALTH = "/grpc.health.v1.Health/Check"
 
 
 def _h2load(target: str, method: str, message: bytes) -> tuple[float, float]:
-    """h2load (nghttp2's C load generator) replaying one framed gRPC request over 8
-    connections, so SO_REUSEPORT can spread them: (req/s, its CPU share of one core)."""
-    with tempfile.NamedTemporaryFile(suffix=".bin") as body:
-        body.write(b"\x00" + len(message).to_bytes(4, "big") + message)
-        body.flush()
-        before = os.times()
-        headers = ["-H", "content-type: application/grpc", "-H", "te: trailers"]
-        seconds = str(max(1, round(SECONDS)))  # h2load takes whole seconds
-        url = f"http://{target}{method}"
-        output = subprocess.run(
-            ["h2load", "-D", seconds, "-c", "8", "-m", "8", "-d", body.name, *headers, url],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        after = os.times()
-    used = after.children_user - before.children_user
-    used += after.children_system - before.children_system
-    match = re.search(r"finished in [\d.]+s, ([\d.]+) req/s", output)
-    if match is None or " 0 failed" not in output:
-        raise RuntimeError(f"h2load: {output[-500:]}")
-    return float(match.group(1)), used / float(seconds)
+    """h2load replaying one gRPC request over 8 connections, so SO_REUSEPORT can spread them:
+    (req/s, its CPU share of one core)."""
+    load = h2load.run(target, method, message, seconds=SECONDS, connections=8, streams=8)
+    return load.rps, load.cpu_share
 
 
 def _loads(
@@ -111,22 +91,20 @@ def main() -> None:
         skipped("GetInvitation with 1 and 2 workers")
     with local_postgres("service_bench") as url:
         rebuild(url)
-        if shutil.which("h2load") is None:
-            print(
-                "  h2load not found (apt-get install nghttp2-client): using Python load generators,"
-            )
-            print("  which take most of a core themselves on this machine")
+        fast = h2load.ensure()
+        if not fast:
+            print("  using Python load generators, which take most of a core themselves here")
         for _ in range(ROUNDS):
             for workers in (1, 2):
                 serve = ("serve", "--workers", str(workers))
                 with service(url, *serve, serving=workers) as server:
-                    if shutil.which("h2load"):
+                    if fast:
                         health = _h2load(server.target, HEALTH, b"")
                     else:
                         health = _loads(server.target, HEALTH, "health")
                     results.setdefault(f"health, {workers} worker(s)", []).append(health)
                     if invitations:
-                        get_load = _get_invitation(server.target)
+                        get_load = _get_invitation(server.target, fast)
                         results.setdefault(f"GetInvitation, {workers} worker(s)", []).append(
                             get_load
                         )
@@ -159,9 +137,9 @@ def main() -> None:
     print(f"  metrics + auth cost on the echo server  {cost:5.1%} (target <= 5%)")
 
 
-def _get_invitation(target: str) -> tuple[float, float]:
+def _get_invitation(target: str, fast: bool) -> tuple[float, float]:
     """GetInvitation of one invitation made here, under load."""
     name = asyncio.run(create_invitation(target, f"{uuid.uuid4().hex}@scale.test"))
-    if shutil.which("h2load"):
+    if fast:
         return _h2load(target, GET, invitations_request("GetInvitationRequest", name=name))
     return _loads(target, GET, "get", "--name", name)
