@@ -57,7 +57,7 @@ from tools.bench.launch import (
     minimal_server,
     service,
 )
-from tools.bench.service import LOAD_CPU, SERVER_CPU, _cpu_seconds
+from tools.bench.service import LOAD_CPU, SERVER_CPU
 
 LIST = f"/{INVITATIONS}/ListInvitations"
 SEED = 200  # invitations in the table before the first figure
@@ -107,7 +107,7 @@ def _h2load_request(figure: Figure, name: str) -> bytes | None:
 
 def _measure(server: Running, figure: Figure, name: str, seconds: float, fast: bool) -> Result:
     """One figure: the load on CPU 1 for `seconds`, h2load where `fast` and it can."""
-    before = _cpu_seconds(server.pid)
+    before = server.cpu_seconds()
     request = _h2load_request(figure, name) if fast else None
     if request is not None:
         load = h2.run(
@@ -135,7 +135,7 @@ def _measure(server: Running, figure: Figure, name: str, seconds: float, fast: b
         data = load_result(figure.method, output.stdout)
         rps, p50, p99, load_cpu = data["rps"], data["p50_ms"], data["p99_ms"], data["cpu_share"]
         answered = int(data["calls"]) + 1  # and its warm-up call
-    used = _cpu_seconds(server.pid) - before
+    used = server.cpu_seconds() - before
     return Result(rps, p50, p99, used / answered * 1e6, load_cpu)
 
 

@@ -18,6 +18,7 @@ from tools import codegen, probe
 from tools.bench import SECONDS
 
 ROOT = codegen.ROOT
+_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,12 @@ class Running:
     @property
     def pid(self) -> int:
         return self.process.pid
+
+    def cpu_seconds(self) -> float:
+        """The CPU time (user + system, every thread) the process has used so far."""
+        with open(f"/proc/{self.pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / _TICKS  # utime + stime
 
     def check(self) -> None:
         """Raise if the process has exited."""

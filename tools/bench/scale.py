@@ -76,10 +76,6 @@ def _keys(folder: Path) -> tuple[Path, str]:
     return public, jwt.encode(claims, private, algorithm="RS256")
 
 
-def _median(values: list[float]) -> float:
-    return statistics.median(values)
-
-
 def main() -> None:
     from service.db.local import local_postgres
     from tools.schema import rebuild
@@ -124,7 +120,7 @@ def main() -> None:
                     _loads(full.target, ECHO, "echo", "--token", token, processes=1)
                 )
     medians = {
-        label: (_median([r for r, _ in runs]), _median([c for _, c in runs]))
+        label: (statistics.median(r for r, _ in runs), statistics.median(c for _, c in runs))
         for label, runs in results.items()
     }
     for label, (rps, cpu) in medians.items():

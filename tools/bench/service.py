@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import statistics
 import subprocess
 import time
@@ -40,7 +39,6 @@ from tools.bench import (
 from tools.bench.launch import ROOT, Running, echo_server, load_command, load_result, service
 
 SERVER_CPU, LOAD_CPU = 0, 1
-TICKS = os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -59,16 +57,10 @@ class Result:
         )
 
 
-def _cpu_seconds(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
-
-
 def _load(server: Running, method: str, kind: str, *, concurrency: int, name: str = "") -> Result:
     """The load generator on CPU 1 calling `server`, and the CPU share the server used."""
     options = ["--cpu", str(LOAD_CPU)] + (["--name", name] if name else [])
-    before, started = _cpu_seconds(server.pid), time.perf_counter()
+    before, started = server.cpu_seconds(), time.perf_counter()
     output = subprocess.run(
         load_command(server.target, method, kind, *options, concurrency=concurrency),
         cwd=ROOT,
@@ -76,7 +68,7 @@ def _load(server: Running, method: str, kind: str, *, concurrency: int, name: st
         text=True,
         check=True,
     ).stdout
-    server_cpu = (_cpu_seconds(server.pid) - before) / (time.perf_counter() - started)
+    server_cpu = (server.cpu_seconds() - before) / (time.perf_counter() - started)
     data = load_result(method, output)
     return Result(data["rps"], data["p50_ms"], data["p99_ms"], server_cpu, data["cpu_share"])
 
