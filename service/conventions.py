@@ -32,12 +32,14 @@ _MIN_MICROS = (datetime(1, 1, 1, tzinfo=UTC) - _EPOCH) // _MICROSECOND
 _MAX_MICROS = (datetime(9999, 12, 31, tzinfo=UTC) - _EPOCH) // _MICROSECOND
 
 
-def timestamp(value: datetime) -> timestamp_pb2.Timestamp:
-    """A datetime as a protobuf Timestamp (integer arithmetic: exact, and several times
-    cheaper than Timestamp.FromDatetime on every response)."""
-    micros = (value - _EPOCH) // _MICROSECOND
-    seconds, micros = divmod(micros, 1_000_000)
-    return timestamp_pb2.Timestamp(seconds=seconds, nanos=micros * 1000)
+def set_timestamp(field: timestamp_pb2.Timestamp, value: datetime) -> None:
+    """Set a message's Timestamp field to a datetime, in place:
+    `set_timestamp(message.create_time, row.create_time)`. Integer arithmetic, so exact; and
+    measured at half the cost of building a Timestamp and copying it into the message (or of
+    Timestamp.FromDatetime), on every response."""
+    delta = value - _EPOCH  # days may be negative; seconds and microseconds never are
+    field.seconds = delta.days * 86400 + delta.seconds
+    field.nanos = delta.microseconds * 1000
 
 
 def parse_name(name: str, collection: str, field: str, violations: Violations) -> uuid.UUID:

@@ -1,6 +1,8 @@
 """What happens around every RPC of our services, in one interceptor:
 
-- a request id, taken from the `x-request-id` metadata or made up, returned in the trailers;
+- a request id, taken from the `x-request-id` metadata or made up, in the access log and in the
+  trailers of a call that fails (of every call, for a client that sent one: a trailer on every
+  response costs 16 us of a bare echo server's 450, measured);
 - the deadline: the client's, or the server's default for unary calls, set for the database work
   (service/deadline.py);
 - error mapping, the only one: a domain error (service/errors.py) becomes its status code, with
@@ -221,12 +223,12 @@ if TYPE_CHECKING:  # generic only in the type stubs
     HandlerOf: TypeAlias = Callable[..., grpc.RpcMethodHandler[Request, Message]]
 
 
-def _request_id(context: Context) -> str:
+def _request_id(context: Context) -> str | None:
+    """The request id the client sent, if any."""
     for key, value in context.invocation_metadata() or ():
         if key == REQUEST_ID and isinstance(value, str) and 0 < len(value) <= 128:
             return value
-    # Not a secret, only unique: 128 random bits without uuid4's system call.
-    return f"{random.getrandbits(128):032x}"
+    return None
 
 
 def _remaining(context: Context, default: float | None) -> float | None:
@@ -394,6 +396,7 @@ class _Call:
         "limit",
         "method",
         "request_id",
+        "sent_id",
         "started",
         "streaming",
         "token",
@@ -418,7 +421,9 @@ class _Call:
             interceptor.streams += 1
         # types-grpcio declares the callback a class where any callable of the context will do.
         self.context.add_done_callback(cast("grpc.aio._DoneCallback[Message, Message]", self._done))
-        self.request_id = _request_id(self.context)
+        self.sent_id = sent = _request_id(self.context)
+        # Not a secret, only unique: 128 random bits without uuid4's system call.
+        self.request_id = sent or f"{random.getrandbits(128):032x}"
         # A stream lives as long as the client wants: only its own deadline applies.
         default = None if self.streaming else interceptor.default_timeout
         self.limit = deadline.start(_remaining(self.context, default))
@@ -471,8 +476,8 @@ class _Call:
         if self.token is not None:
             auth.reset_caller(self.token)
         context, code = self.context, self.code
-        if code is _OK:
-            context.set_trailing_metadata(((REQUEST_ID, self.request_id),))
+        if code is _OK and self.sent_id is not None:
+            context.set_trailing_metadata(((REQUEST_ID, self.sent_id),))
         final = code or context.code()
         interceptor = self.interceptor
         interceptor.access_log.record(self.method, final, self.started, self.request_id)

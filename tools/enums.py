@@ -154,7 +154,7 @@ def render_module(file: descriptor_pb2.FileDescriptorProto, package: str) -> str
             "        return cls(value)",
             "",
             f"    def to_proto(self) -> {value_type}:",
-            f"        return {value_type}(self.value)",
+            f"        return {value_type}(self._value_)",
             "",
             "    @property",
             "    def proto_name(self) -> str:",

@@ -97,6 +97,79 @@ async def _check_session(connection: Connection) -> None:
         connection.terminate()  # the pool connects again on the next acquire
 
 
+class _Lease:
+    """One use of a pooled connection, bounded by the RPC's deadline (Database.connection).
+
+    A class rather than an @asynccontextmanager around asyncio.timeout_at: this runs on every
+    RPC, and those two cost 16 us together against 4 for a bare timer (measured with uvloop).
+    The timer does what asyncio.timeout does: at the deadline it cancels the task, and the
+    cancellation it caused (and only that one: task.uncancel counts them) becomes
+    DeadlineExceeded on the way out. asyncpg, cancelled mid-query, cancels the query in
+    PostgreSQL too.
+    """
+
+    __slots__ = ("_cancelling", "_connection", "_database", "_expired", "_pool", "_task", "_timer")
+    _task: asyncio.Task[object]
+    _pool: asyncpg.Pool[asyncpg.Record]
+    _connection: asyncpg.pool.PoolConnectionProxy[asyncpg.Record]
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+        self._timer: asyncio.TimerHandle | None = None
+        self._expired = False
+
+    async def __aenter__(self) -> Connection:
+        when = deadline.current()
+        if when is not None:
+            loop = asyncio.get_running_loop()
+            task = asyncio.current_task()
+            assert task is not None  # RPCs run in tasks
+            self._task = task
+            self._cancelling = self._task.cancelling()
+            self._timer = loop.call_at(when, self._expire)
+        try:
+            self._pool = await self._database._get_pool()
+            self._connection = await self._pool.acquire()
+        except BaseException as error:
+            self._stop_timer(error)
+            raise
+        return self._connection
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: object
+    ) -> None:
+        connection = self._connection
+        if isinstance(error, CONNECTION_ERRORS):
+            # Broken: never hand this connection out again (asyncpg would later fail with
+            # "another operation is in progress"). A deadline is different: asyncpg then
+            # cancels the query in PostgreSQL, and the connection lives.
+            connection.terminate()
+        try:
+            await self._pool.release(connection)
+        except BaseException as failed:
+            self._stop_timer(failed if error is None else error)
+            raise
+        self._stop_timer(error)
+
+    def _expire(self) -> None:
+        self._expired = True
+        self._task.cancel()
+
+    def _stop_timer(self, error: BaseException | None) -> None:
+        """Disarm the deadline; raise what `error` means to the RPC, if it means something else:
+        our own cancellation is DeadlineExceeded, a database out of reach Unavailable."""
+        if self._timer is not None:
+            self._timer.cancel()
+            if (
+                self._expired
+                and isinstance(error, asyncio.CancelledError | TimeoutError)
+                and self._task.uncancel() <= self._cancelling
+            ):
+                raise DeadlineExceeded("the deadline passed before the database answered") from None
+        if isinstance(error, CONNECTION_ERRORS):
+            raise Unavailable("the database is unavailable; retry later") from error
+
+
 class Database:
     def __init__(self, url: str, *, pool_size: int = 10, session_check: bool = False) -> None:
         self.dsn = asyncpg_dsn(url)
@@ -118,27 +191,9 @@ class Database:
             )
         return self._pool
 
-    @asynccontextmanager
-    async def connection(self) -> AsyncIterator[Connection]:
-        """A pooled connection for the rest of the RPC's deadline."""
-        try:
-            async with asyncio.timeout_at(deadline.current()):
-                pool = await self._get_pool()
-                connection = await pool.acquire()
-                try:
-                    yield connection
-                except CONNECTION_ERRORS:
-                    # Broken: never hand this connection out again (asyncpg would later fail
-                    # with "another operation is in progress"). A deadline is different:
-                    # asyncpg then cancels the query in PostgreSQL, and the connection lives.
-                    connection.terminate()
-                    raise
-                finally:
-                    await pool.release(connection)
-        except TimeoutError:
-            raise DeadlineExceeded("the deadline passed before the database answered") from None
-        except CONNECTION_ERRORS as error:
-            raise Unavailable("the database is unavailable; retry later") from error
+    def connection(self) -> _Lease:
+        """A pooled connection for the rest of the RPC's deadline: `async with`."""
+        return _Lease(self)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:

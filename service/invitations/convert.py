@@ -42,11 +42,11 @@ def invitation_to_proto(invitation: Invitation) -> pb.Invitation:
         email=invitation.email,
         role=invitation.role.to_proto(),
         status=invitation.status.to_proto(),
-        create_time=conventions.timestamp(invitation.create_time),
-        update_time=conventions.timestamp(invitation.update_time),
     )
+    conventions.set_timestamp(message.create_time, invitation.create_time)
+    conventions.set_timestamp(message.update_time, invitation.update_time)
     if invitation.expire_time is not None:
-        message.expire_time.CopyFrom(conventions.timestamp(invitation.expire_time))
+        conventions.set_timestamp(message.expire_time, invitation.expire_time)
     return message
 
 

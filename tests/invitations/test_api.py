@@ -171,9 +171,16 @@ async def test_request_id_is_returned_and_taken_from_metadata(client: Invitation
     await call
     assert ("x-request-id", "trace-42") in list(await call.trailing_metadata() or ())
 
+    # A successful call of a client that sent none carries none: nothing to quote.
     call = client.stub.ListInvitations(pb.ListInvitationsRequest(page_size=1))
     await call
-    generated = dict(await call.trailing_metadata() or ())["x-request-id"]
+    assert "x-request-id" not in dict(await call.trailing_metadata() or ())
+
+    # A failed one carries the id the server made up for it, as its log line does.
+    failing = client.stub.GetInvitation(pb.GetInvitationRequest(name="invitations/x"))
+    with pytest.raises(grpc.aio.AioRpcError) as failed:
+        await failing
+    generated = dict(failed.value.trailing_metadata() or ())["x-request-id"]
     assert isinstance(generated, str)
     assert len(generated) == 32
 

@@ -4,11 +4,12 @@ A grpc.aio server with asyncpg and nothing else, serving GetInvitation, CreateIn
 ListInvitations (a first page) as the service does on the wire and in the database, and no
 more: the same SQL (the service's own compiled statements, taken from
 service/invitations/storage.py), the same response messages (the generated classes, built
-straight from asyncpg's rows), the same pool size and pool settings (service/db/database.py:
-no query when a connection goes back to the pool, idle connections kept), the same event loop
-(uvloop where it is installed). No interceptor, no access log, no deadline, no validation beyond
-parsing the request. `make bench floor` measures the service against it;
-tests/invitations/test_floor.py checks that both answer with the same bytes.
+straight from asyncpg's rows, timestamps set as the service sets them), the same pool size and
+pool settings (service/db/database.py: no query when a connection goes back to the pool, idle
+connections kept), the same event loop (uvloop where it is installed). No interceptor, no
+access log, no deadline, no validation beyond parsing the request. `make bench floor` measures
+the service against it; tests/invitations/test_floor.py checks that both answer with the same
+bytes.
 
 List answers the first page only (it reads page_size, not page_token or the filter), with the
 service's next_page_token: signed with PAGE_TOKEN_KEY as the service signs it. It prints its
@@ -34,10 +35,9 @@ from typing import Any, TypeVar
 
 import asyncpg
 import grpc
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from service.config import Settings
-from service.conventions import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from service.conventions import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, set_timestamp
 from service.db.database import asyncpg_dsn
 
 SERVICE = "invitations.v1.InvitationService"
@@ -54,12 +54,6 @@ def statements() -> tuple[str, str, str]:
     storage: Any = importlib.import_module("service.invitations.storage")
     get, insert = storage.raw_statements()
     return str(get), str(insert), str(storage._list_query(False, False).sql)
-
-
-def _timestamp(value: datetime) -> Timestamp:
-    micros = (value - _EPOCH) // _MICROSECOND  # integers: exact
-    seconds, micros = divmod(micros, 1_000_000)
-    return Timestamp(seconds=seconds, nanos=micros * 1000)
 
 
 class Messages:
@@ -81,11 +75,11 @@ class Messages:
             email=row["email"],
             role=self.role[row["role"]],
             status=self.status[row["status"]],
-            create_time=_timestamp(row["create_time"]),
-            update_time=_timestamp(row["update_time"]),
         )
+        set_timestamp(message.create_time, row["create_time"])
+        set_timestamp(message.update_time, row["update_time"])
         if row["expire_time"] is not None:
-            message.expire_time.CopyFrom(_timestamp(row["expire_time"]))
+            set_timestamp(message.expire_time, row["expire_time"])
         return message
 
 

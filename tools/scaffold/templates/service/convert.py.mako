@@ -24,13 +24,14 @@ OUTPUT_ONLY_FIELDS = ("name", "create_time", "update_time")
 
 
 def ${s}_to_proto(${s}: ${S}) -> pb.${S}:
-    return pb.${S}(
+    message = pb.${S}(
         name=${s}.name,
         display_name=${s}.display_name,
         state=${s}.state.to_proto(),
-        create_time=conventions.timestamp(${s}.create_time),
-        update_time=conventions.timestamp(${s}.update_time),
     )
+    conventions.set_timestamp(message.create_time, ${s}.create_time)
+    conventions.set_timestamp(message.update_time, ${s}.update_time)
+    return message
 
 
 def page_to_proto(page: Page) -> pb.List${P}Response:

