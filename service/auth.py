@@ -49,7 +49,9 @@ def set_caller(caller: Caller | None) -> contextvars.Token[Caller | None]:
 
 
 def reset_caller(token: contextvars.Token[Caller | None]) -> None:
-    with contextlib.suppress(ValueError):  # finalized in another context: see deadline.end
+    # A server stream finalized outside its RPC's context (its client went away while a write
+    # waited) raises ValueError here: that context holds nothing of this RPC to undo.
+    with contextlib.suppress(ValueError):
         _caller.reset(token)
 
 

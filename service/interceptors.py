@@ -3,8 +3,11 @@
 - a request id, taken from the `x-request-id` metadata or made up, in the access log and in the
   trailers of a call that fails (of every call, for a client that sent one: a trailer on every
   response costs 16 us of a bare echo server's 450, measured);
-- the deadline: the client's, or the server's default for unary calls, set for the database work
-  (service/deadline.py);
+- the deadline: grpc cancels a call at the client's deadline itself (its task, and so any query
+  under way: asyncpg cancels it in PostgreSQL); a unary call the client set none for is cut at
+  the server's default (DEFAULT_RPC_TIMEOUT_SECONDS), DEADLINE_EXCEEDED. Not with a timer per
+  call, which cost 4-16 us (asyncio.timeout) on every RPC, but by one sweep every
+  SWEEP_SECONDS over the calls that have no deadline of their own;
 - error mapping, the only one: a domain error (service/errors.py) becomes its status code, with
   `google.rpc.BadRequest` field violations for InvalidArgument; an RPC the servicer does not
   implement (the generated base raises NotImplementedError) is UNIMPLEMENTED; any other becomes
@@ -27,6 +30,7 @@ are answered.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import contextvars
 import inspect
@@ -43,7 +47,7 @@ from google.protobuf.message import Message
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
-from service import auth, deadline
+from service import auth
 from service.errors import (
     AlreadyExists,
     DeadlineExceeded,
@@ -64,6 +68,7 @@ logger = logging.getLogger("service.rpc")
 
 REQUEST_ID = "x-request-id"
 _NO_DEADLINE = 10**8  # seconds: grpc reports "no deadline" as a huge time_remaining()
+SWEEP_SECONDS = 0.25  # how late past the default deadline a call may be cut
 _OK = grpc.StatusCode.OK
 
 STATUS_CODES: dict[type[ServiceError], grpc.StatusCode] = {
@@ -231,13 +236,6 @@ def _request_id(context: Context) -> str | None:
     return None
 
 
-def _remaining(context: Context, default: float | None) -> float | None:
-    remaining = context.time_remaining()
-    if remaining is None or remaining > _NO_DEADLINE:
-        return default
-    return max(remaining, 0.0)
-
-
 def _rich_status(error: ServiceError) -> Trailers:
     """For InvalidArgument, the trailer of a google.rpc.Status with BadRequest details, as
     grpcio-status encodes it for clients that read it (rpc_status.from_call); else none."""
@@ -314,6 +312,31 @@ class RequestInterceptor:
         self.in_flight = 0
         self.streams = 0
         self.streams_by_caller: dict[str, int] = {}
+        # Unary calls without a deadline of their own, with the server's, in the order they
+        # started: all are default_timeout long, so that is the order of their deadlines too.
+        self.unbounded: dict[_Call, float] = {}
+        self._sweep: asyncio.TimerHandle | None = None
+
+    def bound(self, call: _Call) -> None:
+        """Give a call without a deadline the server's default one."""
+        loop = asyncio.get_running_loop()
+        self.unbounded[call] = loop.time() + self.default_timeout
+        if self._sweep is None:
+            self._sweep = loop.call_later(SWEEP_SECONDS, self._cut_overdue)
+
+    def _cut_overdue(self) -> None:
+        """Cut the calls past the default deadline; again in SWEEP_SECONDS while any are left."""
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        overdue = []
+        for call, when in self.unbounded.items():
+            if when > now:
+                break
+            overdue.append(call)
+        for call in overdue:
+            del self.unbounded[call]
+            call.cut()
+        self._sweep = loop.call_later(SWEEP_SECONDS, self._cut_overdue) if self.unbounded else None
 
     def wrap(self, method: str, handler: Handler) -> Wrapped:
         """The same method handler, with this interceptor around its behavior."""
@@ -393,12 +416,13 @@ class _Call:
         "code",
         "context",
         "interceptor",
-        "limit",
         "method",
+        "overdue",
         "request_id",
         "sent_id",
         "started",
         "streaming",
+        "task",
         "token",
     )
 
@@ -412,6 +436,7 @@ class _Call:
         self.caller: str | None = None  # counted in streams_by_caller under this subject
         self.token: contextvars.Token[auth.Caller | None] | None = None
         self.code: grpc.StatusCode | None = _OK
+        self.overdue = False
 
     def __enter__(self) -> _Call:
         interceptor = self.interceptor
@@ -425,9 +450,19 @@ class _Call:
         # Not a secret, only unique: 128 random bits without uuid4's system call.
         self.request_id = sent or f"{random.getrandbits(128):032x}"
         # A stream lives as long as the client wants: only its own deadline applies.
-        default = None if self.streaming else interceptor.default_timeout
-        self.limit = deadline.start(_remaining(self.context, default))
+        if not self.streaming:
+            remaining = self.context.time_remaining()
+            if remaining is None or remaining > _NO_DEADLINE:
+                task = asyncio.current_task()
+                assert task is not None  # grpc.aio runs each call in a task
+                self.task = task
+                interceptor.bound(self)
         return self
+
+    def cut(self) -> None:
+        """The server's default deadline has passed: cancel the call (__exit__ says why)."""
+        self.overdue = True
+        self.task.cancel()
 
     def admit(self, request: Request) -> Message:
         """Refuse the call when the server is full, the caller not allowed (before anything is
@@ -462,6 +497,12 @@ class _Call:
     ) -> bool:
         """Record the call; True (swallow the error) once its status is set from it."""
         handled = False
+        if self.overdue and isinstance(error, asyncio.CancelledError):
+            self.task.uncancel()  # this cancellation was ours: it ends here
+            error = DeadlineExceeded(
+                f"no deadline was set, and the server's ({self.interceptor.default_timeout:g} s) "
+                "passed"
+            )
         if isinstance(error, Exception):
             self.code = self.interceptor._fail(error, self.context, self.method, self.request_id)
             handled = self.code is not None  # None: the handler aborted, grpc has the status
@@ -472,14 +513,15 @@ class _Call:
 
     def _finish(self) -> None:
         """Undo the RPC's context, return its request id, and record it."""
-        deadline.end(self.limit)
+        interceptor = self.interceptor
+        if not self.streaming:
+            interceptor.unbounded.pop(self, None)
         if self.token is not None:
             auth.reset_caller(self.token)
         context, code = self.context, self.code
         if code is _OK and self.sent_id is not None:
             context.set_trailing_metadata(((REQUEST_ID, self.sent_id),))
         final = code or context.code()
-        interceptor = self.interceptor
         interceptor.access_log.record(self.method, final, self.started, self.request_id)
         if interceptor.metrics is not None:
             interceptor.metrics.observe(self.method, final, time.perf_counter() - self.started)

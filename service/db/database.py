@@ -8,9 +8,10 @@
 Every storage write of this template is a single statement (the change and its notification
 together, see invitations/storage.py), so most RPCs need no explicit transaction: PostgreSQL
 runs each statement atomically, and skipping BEGIN and COMMIT saves two round trips a call.
-Both are bounded by the RPC's deadline (service/deadline.py), so the database work of an RPC
-never outlives the client's wait (asyncpg cancels the query on the server), and a database that
-cannot be reached becomes Unavailable, not INTERNAL.
+A database that cannot be reached becomes Unavailable, not INTERNAL. Neither needs a deadline
+of its own: an RPC's task is cancelled at its deadline (service/interceptors.py), and asyncpg,
+cancelled mid-query, cancels the query in PostgreSQL too, so the database work of an RPC never
+outlives the client's wait.
 """
 
 from __future__ import annotations
@@ -23,11 +24,9 @@ from typing import TYPE_CHECKING
 
 import asyncpg
 
-from service import deadline
-
 if TYPE_CHECKING:
     from service.db.statements import Connection
-from service.errors import DeadlineExceeded, Unavailable
+from service.errors import Unavailable
 
 logger = logging.getLogger(__name__)
 SESSION_LEFT = "a pooled connection was released with session state left on it; closed it"
@@ -98,41 +97,26 @@ async def _check_session(connection: Connection) -> None:
 
 
 class _Lease:
-    """One use of a pooled connection, bounded by the RPC's deadline (Database.connection).
+    """One use of a pooled connection (Database.connection): a connection that broke is
+    terminated, never pooled again, and a database out of reach is Unavailable.
 
-    A class rather than an @asynccontextmanager around asyncio.timeout_at: this runs on every
-    RPC, and those two cost 16 us together against 4 for a bare timer (measured with uvloop).
-    The timer does what asyncio.timeout does: at the deadline it cancels the task, and the
-    cancellation it caused (and only that one: task.uncancel counts them) becomes
-    DeadlineExceeded on the way out. asyncpg, cancelled mid-query, cancels the query in
-    PostgreSQL too.
+    A class rather than an @asynccontextmanager: this runs on every RPC, and the generator's
+    machinery costs 4 us more a use (measured with uvloop).
     """
 
-    __slots__ = ("_cancelling", "_connection", "_database", "_expired", "_pool", "_task", "_timer")
-    _task: asyncio.Task[object]
+    __slots__ = ("_connection", "_database", "_pool")
     _pool: asyncpg.Pool[asyncpg.Record]
     _connection: asyncpg.pool.PoolConnectionProxy[asyncpg.Record]
 
     def __init__(self, database: Database) -> None:
         self._database = database
-        self._timer: asyncio.TimerHandle | None = None
-        self._expired = False
 
     async def __aenter__(self) -> Connection:
-        when = deadline.current()
-        if when is not None:
-            loop = asyncio.get_running_loop()
-            task = asyncio.current_task()
-            assert task is not None  # RPCs run in tasks
-            self._task = task
-            self._cancelling = self._task.cancelling()
-            self._timer = loop.call_at(when, self._expire)
         try:
             self._pool = await self._database._get_pool()
             self._connection = await self._pool.acquire()
-        except BaseException as error:
-            self._stop_timer(error)
-            raise
+        except CONNECTION_ERRORS as error:
+            raise Unavailable("the database is unavailable; retry later") from error
         return self._connection
 
     async def __aexit__(
@@ -141,31 +125,14 @@ class _Lease:
         connection = self._connection
         if isinstance(error, CONNECTION_ERRORS):
             # Broken: never hand this connection out again (asyncpg would later fail with
-            # "another operation is in progress"). A deadline is different: asyncpg then
-            # cancels the query in PostgreSQL, and the connection lives.
+            # "another operation is in progress"). A cancelled query is different: asyncpg
+            # cancels it in PostgreSQL too, and the connection lives.
             connection.terminate()
         try:
             await self._pool.release(connection)
-        except BaseException as failed:
-            self._stop_timer(failed if error is None else error)
-            raise
-        self._stop_timer(error)
-
-    def _expire(self) -> None:
-        self._expired = True
-        self._task.cancel()
-
-    def _stop_timer(self, error: BaseException | None) -> None:
-        """Disarm the deadline; raise what `error` means to the RPC, if it means something else:
-        our own cancellation is DeadlineExceeded, a database out of reach Unavailable."""
-        if self._timer is not None:
-            self._timer.cancel()
-            if (
-                self._expired
-                and isinstance(error, asyncio.CancelledError | TimeoutError)
-                and self._task.uncancel() <= self._cancelling
-            ):
-                raise DeadlineExceeded("the deadline passed before the database answered") from None
+        except CONNECTION_ERRORS as failed:
+            if error is None:
+                raise Unavailable("the database is unavailable; retry later") from failed
         if isinstance(error, CONNECTION_ERRORS):
             raise Unavailable("the database is unavailable; retry later") from error
 

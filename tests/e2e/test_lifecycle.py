@@ -83,6 +83,38 @@ async def test_rpcs_after_sigterm_are_refused_not_lost(database_url: str) -> Non
     assert server.process.wait(30) == 0
 
 
+async def test_a_call_without_a_deadline_stops_at_the_servers_default(
+    database_url: str,
+) -> None:
+    """A client that sets no deadline gets the server's (DEFAULT_RPC_TIMEOUT_SECONDS): its
+    call ends DEADLINE_EXCEEDED, saying so, and its query stops waiting in PostgreSQL."""
+    server = ServerProcess(
+        database_url, module=PROBE_SERVER, default_rpc_timeout_seconds="1"
+    ).start()
+    value = unique_mark()
+    async with (
+        MarkHold.holding(database_url, value) as hold,
+        ProbeClient(server.target, timeout=None) as patient,
+    ):
+        started = asyncio.get_running_loop().time()
+        call = asyncio.ensure_future(patient.create_mark(value))
+        await hold.until_waiting()
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await asyncio.wait_for(call, 10)
+        assert caught.value.code() is Code.DEADLINE_EXCEEDED
+        assert "no deadline was set" in str(caught.value.details())
+        assert 1 <= asyncio.get_running_loop().time() - started < 5
+
+        async def abandoned() -> bool:
+            return await hold.waiting() == 0
+
+        await poll(abandoned, within=5, what="the INSERT cancelled in PostgreSQL")
+        # A call that ends in time is not touched by a deadline that passes after it.
+        await patient.echo("quick")
+    assert value not in await marks(database_url)
+    server.stop_cleanly()
+
+
 async def test_database_work_stops_at_the_clients_deadline(
     server: ServerProcess, database_url: str
 ) -> None:
