@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+import re
 import secrets
 import struct
 import unicodedata
@@ -25,6 +26,8 @@ DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
 MAX_PAGE_TOKEN_LENGTH = 200
 MAX_MASK_PATHS = 50  # far more than any message has fields: bounds the work on a hostile mask
+# The one spelling of an id in a resource name: what str(uuid.UUID) writes.
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 # Timestamps PostgreSQL and Python's datetime can both hold (years 1..9999), in microseconds.
@@ -52,12 +55,8 @@ def parse_name(name: str, collection: str, field: str, violations: Violations) -
         violations.add(field, f"must look like {prefix}{{id}}, got {name[:80]!r}")
     else:
         text = name.removeprefix(prefix)
-        try:
-            id = uuid.UUID(text)
-        except ValueError:
-            id = None
-        if id is not None and str(id) == text:
-            return id
+        if _CANONICAL_UUID.fullmatch(text):
+            return uuid.UUID(text)
         violations.add(field, f"has no valid id (a lower-case UUID): {name[:80]!r}")
     return uuid.UUID(int=0)
 
@@ -70,7 +69,9 @@ def parse_text(value: str, field: str, violations: Violations, *, max_length: in
         violations.add(field, "is required")
     elif len(value) > max_length:
         violations.add(field, f"is longer than {max_length} characters")
-    elif any(unicodedata.category(char) in ("Cc", "Cf") for char in value):
+    # isprintable() is False for every Cc and Cf character (and for some that are fine, such
+    # as a no-break space): the check of each character only runs for those.
+    elif not value.isprintable() and any(unicodedata.category(c) in ("Cc", "Cf") for c in value):
         violations.add(field, "contains control or invisible characters")
     return value
 
