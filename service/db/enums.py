@@ -123,6 +123,10 @@ class ProtoEnum(TypeDecorator[E]):
             raise ValueError(f"{value!r} means 'not set' and cannot be stored")
         return value.name
 
+    @property
+    def python_type(self) -> type[E]:
+        return self.enum_class
+
     def process_result_value(self, value: str | None, dialect: Dialect) -> E | None:
         return None if value is None else self.enum_class[value]
 

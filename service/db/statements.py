@@ -7,17 +7,31 @@ building the statement, looking up its compiled form and adapting result metadat
 1 ms of CPU here (profiled), seven times what asyncpg needs for the same round trip. A Query is
 compiled when it is first built, and then each call is one prepared asyncpg statement.
 
-Rows are read by column, `row[Table.email]`, typed as the model declares the column
-(`Mapped[str]` gives str): the function that makes a domain object of a row names each field
-and each column, so mypy checks every pairing, and the statement's column order does not matter.
+A row becomes a domain object in one of two ways:
+
+- By name, `Query(statement, Invitation)`: a dataclass whose fields are named after the columns
+  the statement returns. When the Query is built, every field is checked against its column:
+  it must exist, and its Python type (and None, for a nullable column) must be what the field
+  is annotated with; else a TypeError at import, naming both. Then each row costs one call of
+  the class. Measured: 1.5 us a row against 5.7 for the function below (7 columns), a third of
+  what a page of ListInvitations took.
+- By a function, `Query(statement, make)`, for rows that do not map field for field: it reads
+  the row by column, `row[Table.email]`, typed as the model declares the column (`Mapped[str]`
+  gives str), so mypy checks every pairing.
+
+Either way the statement's column order does not matter.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
+import operator
+import types
+import typing
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Generic, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeAlias, TypeVar, cast
 
 import asyncpg
 from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
@@ -32,6 +46,8 @@ T = TypeVar("T")
 AnySelect = Select[*tuple[object, ...]]
 _DIALECT = PGDialect_asyncpg()  # type: ignore[no-untyped-call]  # SQLAlchemy leaves it untyped
 if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
     # What pool.acquire() hands out, typed by asyncpg-stubs (generic only in the stubs).
     Connection: TypeAlias = (
         asyncpg.Connection[asyncpg.Record] | asyncpg.pool.PoolConnectionProxy[asyncpg.Record]
@@ -85,11 +101,40 @@ class Row:
         return value if process is None else process(value)  # type: ignore[no-any-return]  # see above
 
 
-class Query(Generic[R]):
-    """A SELECT, or an INSERT / UPDATE / DELETE ... RETURNING, whose rows become R through
-    `make`, which reads each Row by column."""
+def _python_types(annotation: object) -> tuple[object, ...]:
+    """The types an annotation admits: `datetime | None` -> (datetime, NoneType)."""
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return typing.get_args(annotation)
+    return (annotation,)
 
-    def __init__(self, statement: AnySelect | UpdateBase, make: Callable[[Row], R]) -> None:
+
+def _check_field(cls: type, field: str, annotation: object, column: Any) -> None:
+    """TypeError unless the column's values fit the field's annotation."""
+    admitted = _python_types(annotation)
+    try:
+        python_type = column.type.python_type
+    except NotImplementedError:  # a type that does not say: nothing to check it against
+        return
+    fits = any(isinstance(t, type) and issubclass(python_type, t) for t in admitted)
+    if fits and getattr(column, "nullable", False) and type(None) not in admitted:
+        raise TypeError(
+            f"{cls.__name__}.{field} is {annotation}, and its column can be NULL: "
+            f"annotate it `{annotation} | None`"
+        )
+    if not fits:
+        raise TypeError(
+            f"{cls.__name__}.{field} is {annotation}, and its column holds "
+            f"{python_type.__name__} ({column.type})"
+        )
+
+
+class Query(Generic[R]):
+    """A SELECT, or an INSERT / UPDATE / DELETE ... RETURNING, whose rows become R: by name,
+    when `make` is a dataclass, or through `make`, which reads each Row by column."""
+
+    def __init__(
+        self, statement: AnySelect | UpdateBase, make: type[R] | Callable[[Row], R]
+    ) -> None:
         if not statement.exported_columns:
             raise ValueError("a Query returns rows: give an INSERT, UPDATE or DELETE .returning()")
         compiled = statement.compile(dialect=_DIALECT)
@@ -108,13 +153,45 @@ class Query(Generic[R]):
             for column in statement.exported_columns
             if column.key is not None
         }
-        self._make = make
+        self._read: Callable[[_Values], R]
+        if isinstance(make, type) and dataclasses.is_dataclass(make):
+            self._read = self._by_name(cast("type[R]", make), statement)
+        else:
+            function, columns = cast("Callable[[Row], R]", make), self._columns
+            self._read = lambda record: function(Row(record, columns))
+
+    def _by_name(self, cls: type[R], statement: AnySelect | UpdateBase) -> Callable[[_Values], R]:
+        """A reader of records into `cls`, each field from the column of its name, after every
+        field was checked against its column."""
+        columns = {column.key: column for column in statement.exported_columns}
+        hints = typing.get_type_hints(cls)
+        places: list[int] = []
+        processed: list[tuple[int, Callable[[Any], Any]]] = []
+        for field in dataclasses.fields(cast("type[DataclassInstance]", cls)):
+            if field.name not in self._columns:
+                raise TypeError(
+                    f"{cls.__name__}.{field.name}: the statement returns no column of that name"
+                )
+            _check_field(cls, field.name, hints[field.name], columns[field.name])
+            index, process = self._columns[field.name]
+            if process is not None:
+                processed.append((len(places), process))
+            places.append(index)
+        pick = operator.itemgetter(*places) if len(places) > 1 else None
+
+        def read(record: _Values) -> R:
+            values = list(pick(record)) if pick else [record[places[0]]]
+            for place, process in processed:
+                values[place] = process(values[place])
+            return cls(*values)
+
+        return read
 
     def arguments(self, params: Mapping[str, object]) -> list[object]:
         return [p(params[name]) if p else params[name] for name, p in self._binds]
 
     def row(self, record: _Values) -> R:
-        return self._make(Row(record, self._columns))
+        return self._read(record)
 
     def from_json(self, values: Mapping[str, object]) -> R:
         """The R of a row of this Query's columns that PostgreSQL wrote as JSON (`row_to_json`,
@@ -132,5 +209,5 @@ class Query(Generic[R]):
 
     async def all(self, connection: Connection, **params: object) -> list[R]:
         records = await connection.fetch(self.sql, *self.arguments(params))
-        columns, make = self._columns, self._make
-        return [make(Row(record, columns)) for record in records]
+        read = self._read
+        return [read(record) for record in records]

@@ -38,7 +38,7 @@ from sqlalchemy import (
 
 from generated.invitations.v1.invitations_enums import InvitationEventKind, InvitationStatus
 from service.conventions import Cursor
-from service.db.statements import AnySelect, Query, Row
+from service.db.statements import AnySelect, Query
 from service.errors import AlreadyExists
 from service.invitations.domain import (
     KEEP,
@@ -57,21 +57,9 @@ if TYPE_CHECKING:
 CHANNEL = "invitations"
 PENDING_EMAIL_INDEX = "uq_invitations_pending_email"
 
-# Every statement returns the columns named by the domain's fields, and _invitation reads them
-# back by name: mypy checks each field against its column's type.
+# Every statement returns the columns named by the domain's fields, and each Query makes its
+# rows Invitations by name: when it is built, it checks each field against its column's type.
 COLUMNS = tuple(Table.__table__.c[field.name] for field in dataclasses.fields(Invitation))
-
-
-def _invitation(row: Row) -> Invitation:
-    return Invitation(
-        id=row[Table.id],
-        email=row[Table.email],
-        role=row[Table.role],
-        status=row[Table.status],
-        create_time=row[Table.create_time],
-        update_time=row[Table.update_time],
-        expire_time=row[Table.expire_time],
-    )
 
 
 def _published(statement: Insert | Update | Delete, kind: InvitationEventKind) -> AnySelect:
@@ -87,17 +75,17 @@ def _published(statement: Insert | Update | Delete, kind: InvitationEventKind) -
     return select(*changed.c, func.pg_notify(literal_column(f"'{CHANNEL}'"), payload.cast(Text)))
 
 
-GET = Query(select(*COLUMNS).where(Table.id == bindparam("id")), _invitation)
+GET = Query(select(*COLUMNS).where(Table.id == bindparam("id")), Invitation)
 INSERT = Query(
     _published(
         insert(Table).values({name: bindparam(name) for name in ("id", *MUTABLE_FIELDS)}),
         InvitationEventKind.CREATED,
     ),
-    _invitation,
+    Invitation,
 )
 DELETE = Query(
     _published(delete(Table).where(Table.id == bindparam("id")), InvitationEventKind.DELETED),
-    _invitation,
+    Invitation,
 )
 
 
@@ -121,7 +109,7 @@ def _list_query(by_status: bool, after_cursor: bool) -> Query[Invitation]:
         .order_by(Table.create_time, Table.id)
         .limit(bindparam("limit", type_=Integer))
     )
-    return Query(statement, _invitation)
+    return Query(statement, Invitation)
 
 
 @functools.cache
@@ -137,7 +125,7 @@ def _update_query(
         statement = statement.where(
             or_(Table.expire_time.is_(None), Table.expire_time > func.now())
         )
-    return Query(_published(statement, InvitationEventKind.UPDATED), _invitation)
+    return Query(_published(statement, InvitationEventKind.UPDATED), Invitation)
 
 
 async def insert_invitation(connection: Connection, new: NewInvitation) -> Invitation:

@@ -1,11 +1,13 @@
-"""Rows are read by column (service/db/statements.py Row): the statement's column order does not
-matter, each value comes through its column's type, and a column the statement does not return
+"""Rows become objects (service/db/statements.py), read by column through a Row or made by name
+into a dataclass: the statement's column order does not matter, each value comes through its
+column's type, and a column the statement does not return, or of another type than its field,
 is an error naming it. A compiled Query over a model of this test's own (so the template keeps
 it without the example resource), fed rows as asyncpg gives them: values in the statement's
 column order."""
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import json
 import uuid
@@ -87,3 +89,54 @@ def test_a_column_missing_from_the_json_is_named() -> None:
 
     with pytest.raises(KeyError, match="color"):
         query.from_json({"id": str(ID)})
+
+
+# By name: a dataclass whose fields are named after the columns ---------------------------------
+
+
+@dataclasses.dataclass
+class Thing:
+    id: uuid.UUID
+    email: str
+    color: Color
+    seen: datetime | None
+
+
+def test_a_dataclass_is_made_by_name_whatever_the_statement_s_order() -> None:
+    forward = Query(select(Table.id, Table.email, Table.color, Table.seen), Thing)
+    backward = Query(select(Table.seen, Table.color, Table.email, Table.id), Thing)
+
+    expected = Thing(ID, "a@example.com", Color.BLUE, None)
+    assert forward.row((ID, "a@example.com", "BLUE", None)) == expected
+    assert backward.row((None, "BLUE", "a@example.com", ID)) == expected
+
+
+def test_a_dataclass_reads_json_as_the_query_reads_its_own_rows() -> None:
+    query = Query(select(Table.seen, Table.color, Table.email, Table.id), Thing)
+    payload = {"id": str(ID), "email": "a@example.com", "color": "RED", "seen": None}
+
+    assert query.from_json(payload) == Thing(ID, "a@example.com", Color.RED, None)
+
+
+def test_a_field_without_its_column_is_an_error_when_the_query_is_built() -> None:
+    with pytest.raises(TypeError, match=r"Thing\.seen: the statement returns no column"):
+        Query(select(Table.id, Table.email, Table.color), Thing)
+
+
+@dataclasses.dataclass
+class WrongType:
+    id: uuid.UUID
+    email: int
+
+
+@dataclasses.dataclass
+class NotOptional:
+    id: uuid.UUID
+    seen: datetime
+
+
+def test_a_field_of_another_type_than_its_column_is_an_error_when_the_query_is_built() -> None:
+    with pytest.raises(TypeError, match=r"WrongType\.email is <class 'int'>.*holds str"):
+        Query(select(Table.id, Table.email), WrongType)
+    with pytest.raises(TypeError, match=r"NotOptional\.seen .* can be NULL"):
+        Query(select(Table.id, Table.seen), NotOptional)

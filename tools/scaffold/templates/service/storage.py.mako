@@ -15,38 +15,28 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Integer, and_, bindparam, delete, func, insert, or_, select, update
 
 from service.conventions import Cursor
-from service.db.statements import Query, Row
+from service.db.statements import Query
 from service.${p}.domain import MUTABLE_FIELDS, New${S}, ${S}, ${S}Changes
 from service.${p}.models import ${S} as Table
 
 if TYPE_CHECKING:
     from service.db.statements import Connection
 
-# Every statement returns the columns named by the domain's fields, and _${s} reads them back
-# by name: mypy checks each field against its column's type.
+# Every statement returns the columns named by the domain's fields, and each Query makes its
+# rows ${S}s by name: when it is built, it checks each field against its column's type.
 COLUMNS = tuple(Table.__table__.c[field.name] for field in dataclasses.fields(${S}))
 
 
-def _${s}(row: Row) -> ${S}:
-    return ${S}(
-        id=row[Table.id],
-        display_name=row[Table.display_name],
-        state=row[Table.state],
-        create_time=row[Table.create_time],
-        update_time=row[Table.update_time],
-    )
-
-
-GET = Query(select(*COLUMNS).where(Table.id == bindparam("id")), _${s})
+GET = Query(select(*COLUMNS).where(Table.id == bindparam("id")), ${S})
 INSERT = Query(
     insert(Table)
     .values(id=bindparam("id"), display_name=bindparam("display_name"), state=bindparam("state"))
     .returning(*COLUMNS),
-    _${s},
+    ${S},
 )
-DELETE = Query(delete(Table).where(Table.id == bindparam("id")).returning(*COLUMNS), _${s})
+DELETE = Query(delete(Table).where(Table.id == bindparam("id")).returning(*COLUMNS), ${S})
 _PAGE = select(*COLUMNS).order_by(Table.create_time, Table.id).limit(bindparam("limit", Integer))
-FIRST_PAGE = Query(_PAGE, _${s})
+FIRST_PAGE = Query(_PAGE, ${S})
 NEXT_PAGE = Query(
     _PAGE.where(
         or_(
@@ -54,7 +44,7 @@ NEXT_PAGE = Query(
             and_(Table.create_time == bindparam("after_time"), Table.id > bindparam("after_id")),
         )
     ),
-    _${s},
+    ${S},
 )
 
 
@@ -63,7 +53,7 @@ def _update_query(fields: tuple[str, ...]) -> Query[${S}]:
     values: dict[str, object] = {"update_time": func.now()}
     values.update({field: bindparam(field) for field in fields})
     statement = update(Table).where(Table.id == bindparam("id")).values(values)
-    return Query(statement.returning(*COLUMNS), _${s})
+    return Query(statement.returning(*COLUMNS), ${S})
 
 
 async def insert_${s}(connection: Connection, new: New${S}) -> ${S}:
