@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,9 +72,9 @@ class Authenticator:
         self.issuer = issuer
         self._verified: dict[str, tuple[Caller, float]] = {}
 
-    def authenticate(self, method: str, metadata: Iterable[tuple[str, str | bytes]]) -> Caller:
-        """The caller of `method`, or Unauthenticated / PermissionDenied."""
-        header = next((v for k, v in metadata if k == "authorization"), None)
+    def authenticate(self, method: str, header: str | bytes | None) -> Caller:
+        """The caller of `method`, given its `authorization` metadata, or Unauthenticated /
+        PermissionDenied."""
         if not isinstance(header, str) or not header:
             raise Unauthenticated("missing authorization metadata: send 'Bearer <token>'")
         scheme, _, token = header.partition(" ")

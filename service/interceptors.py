@@ -228,12 +228,17 @@ if TYPE_CHECKING:  # generic only in the type stubs
     HandlerOf: TypeAlias = Callable[..., grpc.RpcMethodHandler[Request, Message]]
 
 
-def _request_id(context: Context) -> str | None:
-    """The request id the client sent, if any."""
+def _read_metadata(context: Context) -> tuple[str | None, str | bytes | None]:
+    """The request id the client sent and its authorization header, each if any: one pass
+    over the metadata, which grpc builds anew on each call of invocation_metadata()."""
+    request_id = authorization = None
     for key, value in context.invocation_metadata() or ():
-        if key == REQUEST_ID and isinstance(value, str) and 0 < len(value) <= 128:
-            return value
-    return None
+        if key == REQUEST_ID:
+            if isinstance(value, str) and 0 < len(value) <= 128:
+                request_id = value
+        elif key == "authorization" and authorization is None:
+            authorization = value
+    return request_id, authorization
 
 
 def _rich_status(error: ServiceError) -> Trailers:
@@ -412,6 +417,7 @@ class _Call:
     returns."""
 
     __slots__ = (
+        "authorization",
         "caller",
         "code",
         "context",
@@ -446,7 +452,8 @@ class _Call:
             interceptor.streams += 1
         # types-grpcio declares the callback a class where any callable of the context will do.
         self.context.add_done_callback(cast("grpc.aio._DoneCallback[Message, Message]", self._done))
-        self.sent_id = sent = _request_id(self.context)
+        sent, self.authorization = _read_metadata(self.context)
+        self.sent_id = sent
         # Not a secret, only unique: 128 random bits without uuid4's system call.
         self.request_id = sent or f"{random.getrandbits(128):032x}"
         # A stream lives as long as the client wants: only its own deadline applies.
@@ -474,8 +481,7 @@ class _Call:
         if self.streaming and interceptor.streams > interceptor.max_streams:
             raise ResourceExhausted(interceptor._busy(interceptor.max_streams, "streams"))
         if interceptor.authenticator is not None:
-            metadata = self.context.invocation_metadata() or ()
-            caller = interceptor.authenticator.authenticate(self.method, metadata)
+            caller = interceptor.authenticator.authenticate(self.method, self.authorization)
             self.token = auth.set_caller(caller)
             if self.streaming and caller is not None:
                 self._count_stream_of(caller.subject)

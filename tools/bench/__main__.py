@@ -11,7 +11,6 @@ from tools.bench import (
     codegen,
     enums,
     enums_online,
-    floor,
     scaffold,
     scale,
     service,
@@ -21,7 +20,6 @@ from tools.bench import (
 BENCHMARKS = {
     "codegen": codegen.main,
     "service": service.main,
-    "floor": floor.main,
     "enums": enums.main,
     "enums-online": enums_online.main,
     "scale": scale.main,

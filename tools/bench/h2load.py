@@ -20,7 +20,7 @@ import shutil
 import statistics
 import subprocess
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,12 +84,12 @@ def framed(message: bytes) -> bytes:
     return b"\x00" + len(message).to_bytes(4, "big") + message
 
 
-def _answer(target: str, method: str, message: bytes) -> bytes:
+def _answer(target: str, method: str, message: bytes, metadata: Sequence[tuple[str, str]]) -> bytes:
     """The response to one call of `method`, made through grpc; an error if it fails."""
     raw: Callable[[bytes], bytes] = bytes
     with grpc.insecure_channel(target) as channel:
         call = channel.unary_unary(method, request_serializer=raw, response_deserializer=raw)
-        answer: bytes = call(message, timeout=10)
+        answer: bytes = call(message, timeout=10, metadata=tuple(metadata))
     return answer
 
 
@@ -102,10 +102,12 @@ def run(
     connections: int,
     streams: int,
     cpu: int | None = None,
+    metadata: Sequence[tuple[str, str]] = (),
 ) -> Load:
-    """h2load calling `method` with `message` over `connections` HTTP/2 connections with
-    `streams` calls in flight on each, for `seconds`, on CPU `cpu` if given."""
-    expected = len(framed(_answer(target, method, message)))
+    """h2load calling `method` with `message` (and `metadata`, e.g. an authorization header)
+    over `connections` HTTP/2 connections with `streams` calls in flight on each, for
+    `seconds`, on CPU `cpu` if given."""
+    expected = len(framed(_answer(target, method, message, metadata)))
     with tempfile.TemporaryDirectory(prefix="h2load-") as folder:
         body, log = Path(folder) / "body", Path(folder) / "log"
         body.write_bytes(framed(message))
@@ -118,6 +120,7 @@ def run(
             f"--log-file={log}",
             "--header=content-type: application/grpc",
             "--header=te: trailers",
+            *(f"--header={key}: {value}" for key, value in metadata),
             f"http://{target}{method}",
         ]
         if cpu is not None:

@@ -9,15 +9,18 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from tools import codegen, probe
 from tools.bench import SECONDS
 
 ROOT = codegen.ROOT
+SERVER_CPU, LOAD_CPU = 0, 1  # where a measured server and its load generator are pinned
 _TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -32,17 +35,43 @@ class Running:
     def pid(self) -> int:
         return self.process.pid
 
-    def cpu_seconds(self) -> float:
-        """The CPU time (user + system, every thread) the process has used so far."""
-        with open(f"/proc/{self.pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / _TICKS  # utime + stime
+    def cpu_seconds(self, *, with_children: bool = False) -> float:
+        """The CPU time (user + system, every thread) the process has used so far; with its
+        live child processes' (the workers of `serve --workers N`) if `with_children`."""
+        pids = [self.pid, *(_children(self.pid) if with_children else ())]
+        return sum(_cpu_seconds(pid) for pid in pids)
 
     def check(self) -> None:
         """Raise if the process has exited."""
         code = self.process.poll()
         if code is not None:
             raise RuntimeError(f"the server (process {self.pid}) exited ({code})")
+
+
+def _stat(pid: int) -> list[str]:
+    """/proc/<pid>/stat's fields after the command name (the third field onwards)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().rsplit(")", 1)[1].split()
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = _stat(pid)
+    except FileNotFoundError:  # a child that exited meanwhile
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICKS  # utime + stime
+
+
+def _children(pid: int) -> list[int]:
+    children = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if int(_stat(int(entry))[1]) == pid:  # the parent's pid
+                    children.append(int(entry))
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+    return children
 
 
 def _stop(process: subprocess.Popen[str]) -> None:
@@ -171,3 +200,21 @@ def load_result(method: str, output: str) -> dict[str, Any]:
     if result["errors"]:
         raise RuntimeError(f"{method}: {result['errors']} of {result['calls']} calls failed")
     return result
+
+
+def jwt_keys(folder: Path) -> tuple[Path, str]:
+    """A public key file for a server's JWT auth, and a token signed by its private key for
+    the scope `bench`, valid for an hour."""
+    import jwt
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public = folder / "public.pem"
+    public.write_bytes(
+        private.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    claims = {"sub": "bench", "scope": "bench", "exp": int(time.time()) + 3600}
+    return public, jwt.encode(claims, private, algorithm="RS256")

@@ -7,7 +7,7 @@ service/invitations/storage.py), the same response messages (the generated class
 straight from asyncpg's rows, timestamps set as the service sets them), the same pool size and
 pool settings (service/db/database.py: no query when a connection goes back to the pool, idle
 connections kept), the same event loop (uvloop where it is installed). No interceptor, no
-access log, no deadline, no validation beyond parsing the request. `make bench floor` measures
+access log, no deadline, no validation beyond parsing the request. `make bench service` measures
 the service against it; tests/invitations/test_floor.py checks that both answer with the same
 bytes.
 
