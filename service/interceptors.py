@@ -1,8 +1,10 @@
 """What happens around every RPC of our services, in one interceptor:
 
-- a request id, taken from the `x-request-id` metadata or made up, in the access log and in the
-  trailers of a call that fails (of every call, for a client that sent one: a trailer on every
-  response costs 16 us of a bare echo server's 450, measured);
+- a request id: the client's `x-request-id`, returned in the trailers and written in the access
+  log; for a call without one that fails, one made up, in its trailers, its INTERNAL message
+  and its log lines. Nothing for a successful call whose client sent none: an id nobody was
+  told correlates nothing, and a trailer on every response cost 16 us of a bare echo server's
+  450 (measured);
 - the deadline: grpc cancels a call at the client's deadline itself (its task, and so any query
   under way: asyncpg cancels it in PostgreSQL); a unary call the client set none for is cut at
   the server's default (DEFAULT_RPC_TIMEOUT_SECONDS), DEADLINE_EXCEEDED. Not with a timer per
@@ -452,10 +454,10 @@ class _Call:
             interceptor.streams += 1
         # types-grpcio declares the callback a class where any callable of the context will do.
         self.context.add_done_callback(cast("grpc.aio._DoneCallback[Message, Message]", self._done))
-        sent, self.authorization = _read_metadata(self.context)
-        self.sent_id = sent
-        # Not a secret, only unique: 128 random bits without uuid4's system call.
-        self.request_id = sent or f"{random.getrandbits(128):032x}"
+        # The client's request id, if it sent one; else one is made only if the call fails (the
+        # trailers and the log then carry it): an id nobody was told correlates nothing.
+        self.sent_id, self.authorization = _read_metadata(self.context)
+        self.request_id = self.sent_id
         # A stream lives as long as the client wants: only its own deadline applies.
         if not self.streaming:
             remaining = self.context.time_remaining()
@@ -510,6 +512,9 @@ class _Call:
                 "passed"
             )
         if isinstance(error, Exception):
+            if self.request_id is None:
+                # Not a secret, only unique: 128 random bits without uuid4's system call.
+                self.request_id = f"{random.getrandbits(128):032x}"
             self.code = self.interceptor._fail(error, self.context, self.method, self.request_id)
             handled = self.code is not None  # None: the handler aborted, grpc has the status
         elif error is not None:

@@ -74,6 +74,7 @@ class AccessLog:
         self._flush_scheduled = False
         self._second = -1
         self._json_prefix = self._text_prefix = ""
+        self._middles: dict[tuple[str, grpc.StatusCode], str] = {}
 
     @classmethod
     def from_logging(cls) -> AccessLog:
@@ -85,7 +86,9 @@ class AccessLog:
         format: Literal["json", "text"] = "json" if json_lines else "text"
         return cls(stream, format, logging.getLogger("service.rpc").isEnabledFor(logging.INFO))
 
-    def record(self, method: str, code: grpc.StatusCode, started: float, request_id: str) -> None:
+    def record(
+        self, method: str, code: grpc.StatusCode, started: float, request_id: str | None
+    ) -> None:
         if not self.enabled:
             return
         now = time.time()
@@ -96,23 +99,38 @@ class AccessLog:
             self._text_prefix = datetime.fromtimestamp(second).strftime("%H:%M:%S")
         millis = int((now - second) * 1000)
         ms = (time.perf_counter() - started) * 1000
+        middle = self._middles.get((method, code))
+        if middle is None:
+            middle = self._middles[(method, code)] = self._middle(method, code)
         if self.json:
-            # Generated ids are hex; only an id a client sent may need JSON escaping.
-            rid = f'"{request_id}"' if request_id.isalnum() else json.dumps(request_id)
+            # Ids this server makes are hex; only an id a client sent may need JSON escaping.
+            rid = (
+                ""
+                if request_id is None
+                else f', "request_id": "{request_id}"'
+                if request_id.isalnum()
+                else f', "request_id": {json.dumps(request_id)}'
+            )
             line = (
-                f'{{"time": "{self._json_prefix}.{millis:03d}+00:00", "level": "INFO", '
-                f'"logger": "service.rpc", "message": "rpc", "method": "{method}", '
-                f'"code": "{code.name}", "duration_ms": {ms:.3f}, "request_id": {rid}}}\n'
+                f'{{"time": "{self._json_prefix}.{millis:03d}+00:00", {middle}, '
+                f'"duration_ms": {ms:.3f}{rid}}}\n'
             )
         else:
-            line = (
-                f"{self._text_prefix}.{millis:03d} INFO    service.rpc  rpc method={method} "
-                f"code={code.name} duration_ms={ms:.3f} request_id={request_id}\n"
-            )
+            rid = "" if request_id is None else f" request_id={request_id}"
+            line = f"{self._text_prefix}.{millis:03d} {middle} duration_ms={ms:.3f}{rid}\n"
         self._lines.append(line)
         if not self._flush_scheduled:
             self._flush_scheduled = True
             asyncio.get_running_loop().call_later(FLUSH_SECONDS, self.flush)
+
+    def _middle(self, method: str, code: grpc.StatusCode) -> str:
+        """The part of a line that only depends on the method and the code: made once each."""
+        if self.json:
+            return (
+                '"level": "INFO", "logger": "service.rpc", "message": "rpc", '
+                f'"method": {json.dumps(method)}, "code": "{code.name}"'
+            )
+        return f"INFO    service.rpc  rpc method={method} code={code.name}"
 
     def flush(self) -> None:
         self._flush_scheduled = False

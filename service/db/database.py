@@ -113,7 +113,8 @@ class _Lease:
 
     async def __aenter__(self) -> Connection:
         try:
-            self._pool = await self._database._get_pool()
+            # The pool, once made, without a coroutine call: this runs on every RPC.
+            self._pool = self._database._pool or await self._database._get_pool()
             self._connection = await self._pool.acquire()
         except CONNECTION_ERRORS as error:
             raise Unavailable("the database is unavailable; retry later") from error
