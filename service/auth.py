@@ -23,8 +23,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import jwt
-
 from service.errors import PermissionDenied, Unauthenticated
 
 CACHE_SIZE = 10_000
@@ -65,6 +63,10 @@ class Authenticator:
         audience: str | None = None,
         issuer: str | None = None,
     ) -> None:
+        # PyJWT (and the cryptography it loads) only when auth is on: 50 ms of every start.
+        import jwt
+
+        self._jwt = jwt
         self.key = public_key_file.read_text()
         self.algorithms = list(algorithms)
         self.required_scopes = dict(required_scopes)
@@ -96,7 +98,7 @@ class Authenticator:
                 return caller
             del self._verified[token]
         try:
-            claims = jwt.decode(
+            claims = self._jwt.decode(
                 token,
                 self.key,
                 algorithms=self.algorithms,
@@ -104,9 +106,9 @@ class Authenticator:
                 issuer=self.issuer,
                 options={"require": ["exp", "sub"]},
             )
-        except jwt.ExpiredSignatureError:
+        except self._jwt.ExpiredSignatureError:
             raise Unauthenticated("the token has expired") from None
-        except jwt.PyJWTError as error:
+        except self._jwt.PyJWTError as error:
             # InvalidTokenError's kind, and InvalidKeyError: a header naming an algorithm of
             # another key type than ours (ES256 or HS256 against an RSA key) is a bad token too.
             raise Unauthenticated(f"invalid token: {type(error).__name__}") from None

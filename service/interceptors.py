@@ -64,7 +64,6 @@ from service.errors import (
     Unavailable,
 )
 from service.log import AccessLog
-from service.metrics import Metrics
 
 logger = logging.getLogger("service.rpc")
 
@@ -215,6 +214,8 @@ def _parsed(request: Request) -> Message:
 
 
 if TYPE_CHECKING:  # generic only in the type stubs
+    from service.metrics import Metrics
+
     # What a request deserializes to through _parsing: the message, or why it is not one.
     Request: TypeAlias = Message | _Unparsed
     # What a behavior is called with: one request, or a client's stream of them.
