@@ -131,8 +131,8 @@ class ProtoEnum(TypeDecorator[E]):
         return None if value is None else self.enum_class[value]
 
     # Both processors are the two methods above, called directly: TypeDecorator's own go through
-    # the impl's processor first (SQLAlchemy's Enum, which looks each label up again), and cost
-    # 2-3 us a value, measured; a page of 50 rows reads 100 enum values.
+    # the impl's processor first (SQLAlchemy's Enum, which looks each label up again): 0.77 us a
+    # value read against 0.16, measured, and a page of 50 rows reads 100 enum values.
     def bind_processor(self, dialect: Dialect) -> Callable[[E | str | None], str | None]:
         bind = self.process_bind_param
         return lambda value: bind(value, dialect)
