@@ -10,8 +10,7 @@
   of the command (Python start-up included, as `make generate` pays it) and inside the process
   (as `make watch` pays it).
 
-Medians over repeated runs; targets from the project's issue: save->stubs <= 250 ms, full
-100-proto generate <= 1 s, one changed proto of 100 <= 150 ms.
+Medians over repeated runs.
 """
 
 from __future__ import annotations
@@ -188,10 +187,7 @@ def bench_save_to_stubs(scratch: Path) -> None:
 
 
 def main() -> None:
-    print(
-        "codegen (targets: save->stubs <= 250 ms, save->server <= 600 ms;"
-        " 100 protos full <= 1 s, one <= 150 ms)"
-    )
+    print("codegen: from a saved proto to stubs and to a dev server serving it; 100 protos")
     with tempfile.TemporaryDirectory(prefix="bench-codegen-") as scratch:
         bench_save_to_stubs(Path(scratch))
         bench_save_to_serving(Path(scratch))

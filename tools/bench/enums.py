@@ -3,8 +3,7 @@
 A table of ROWS rows with an enum column and an index on it, in a scratch database of the local
 PostgreSQL. Each operation runs through the same Alembic operation code a revision calls
 (service/db/enum_migrations/), in its own transaction. "Rewrite" compares the table's
-pg_class.relfilenode before and after. Target (issue 4): appends and renames take milliseconds
-and rewrite nothing.
+pg_class.relfilenode before and after.
 """
 
 from __future__ import annotations
@@ -85,9 +84,7 @@ async def _measure(url: str) -> list[tuple[str, float, bool]]:
 def main() -> None:
     from service.db.local import local_postgres
 
-    print(
-        f"enum migrations on a table of {ROWS:,} rows (target: append and rename in ms, no rewrite)"
-    )
+    print(f"enum migrations on a table of {ROWS:,} rows")
     with local_postgres("service_bench_enums") as url:
         for label, seconds, rewrote in asyncio.run(_measure(url)):
             print(f"  {label:<24} {seconds * 1000:9.1f} ms   rewrite: {'yes' if rewrote else 'no'}")
