@@ -168,6 +168,8 @@ class Query(Generic[R]):
         places: list[int] = []
         processed: list[tuple[int, Callable[[Any], Any]]] = []
         for field in dataclasses.fields(cast("type[DataclassInstance]", cls)):
+            if not field.init or field.kw_only:  # each row is made by position: cls(*values)
+                raise TypeError(f"{cls.__name__}.{field.name}: not a positional __init__ field")
             if field.name not in self._columns:
                 raise TypeError(
                     f"{cls.__name__}.{field.name}: the statement returns no column of that name"

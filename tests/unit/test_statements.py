@@ -140,3 +140,14 @@ def test_a_field_of_another_type_than_its_column_is_an_error_when_the_query_is_b
         Query(select(Table.id, Table.email), WrongType)
     with pytest.raises(TypeError, match=r"NotOptional\.seen .* can be NULL"):
         Query(select(Table.id, Table.seen), NotOptional)
+
+
+@dataclasses.dataclass
+class KeywordOnly:
+    id: uuid.UUID
+    email: str = dataclasses.field(kw_only=True)
+
+
+def test_a_field_a_row_cannot_fill_by_position_is_an_error_when_the_query_is_built() -> None:
+    with pytest.raises(TypeError, match=r"KeywordOnly\.email: not a positional"):
+        Query(select(Table.id, Table.email), KeywordOnly)
