@@ -11,6 +11,7 @@ from tools.bench import (
     codegen,
     enums,
     enums_online,
+    instructions,
     scaffold,
     scale,
     service,
@@ -23,6 +24,7 @@ BENCHMARKS = {
     "enums": enums.main,
     "enums-online": enums_online.main,
     "scale": scale.main,
+    "instructions": instructions.main,
     "scaffold": scaffold.main,
     "validation": validation.main,
 }

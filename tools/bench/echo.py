@@ -30,7 +30,11 @@ METHOD = "/bench.Echo/Echo"
 
 
 async def serve(
-    interceptor: bool, database_url: str | None, metrics: bool = False, auth: Path | None = None
+    interceptor: bool,
+    database_url: str | None,
+    metrics: bool = False,
+    auth: Path | None = None,
+    port: int = 0,
 ) -> None:
     database = Database(database_url, pool_size=10) if database_url else None
 
@@ -58,7 +62,7 @@ async def serve(
         )
         registrar = intercepted(server, wrap)  # type: ignore[assignment]  # a stand-in
     registrar.add_registered_method_handlers("bench.Echo", {"Echo": handler})
-    port = server.add_insecure_port("127.0.0.1:0")
+    port = server.add_insecure_port(f"127.0.0.1:{port}")
     await server.start()
     print(port, flush=True)
     stop = asyncio.Event()
@@ -74,10 +78,11 @@ def main() -> int:
     parser.add_argument("--metrics", action="store_true", help="with --interceptor: metrics on")
     parser.add_argument("--auth", type=Path, metavar="PEM", help="with --interceptor: JWT auth")
     parser.add_argument("--cpu", type=int, help="pin this process to one CPU")
+    parser.add_argument("--port", type=int, default=0, help="listen here (0: a free port)")
     args = parser.parse_args()
     if args.cpu is not None:
         os.sched_setaffinity(0, {args.cpu})
-    event_loop_runner()(serve(args.interceptor, args.database, args.metrics, args.auth))
+    event_loop_runner()(serve(args.interceptor, args.database, args.metrics, args.auth, args.port))
     return 0
 
 

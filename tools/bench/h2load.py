@@ -53,30 +53,38 @@ def ensure() -> bool:
     (apt-get, as root or through sudo without a password); else a line that says what to do."""
     if found():
         return True
+    return install(PACKAGE) and found()
+
+
+def install(package: str) -> bool:
+    """Install a Debian package (apt-get, as root or through sudo without a password); False,
+    with a line that says why, where it cannot."""
     if shutil.which("apt-get") is None:
-        print(f"  h2load is not installed: {_how()}")
+        print(f"  {package} is not installed: {_how(package)}")
         return False
     if os.geteuid() == 0:
         as_root: list[str] = []
     elif shutil.which("sudo"):
         as_root = ["sudo", "--non-interactive"]
     else:
-        print(f"  h2load is not installed, and installing it needs root or sudo: {_how()}")
+        print(f"  {package} is not installed, and installing it needs root or sudo")
         return False
-    print(f"  h2load is not installed: installing {PACKAGE}")
+    print(f"  {package} is not installed: installing it")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", PACKAGE]):
+    for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", package]):
         done = subprocess.run(
             [*as_root, *command], env=env, capture_output=True, text=True, check=False
         )
         if done.returncode != 0:
-            print(f"  {' '.join(command)} failed ({done.stderr.strip()[-300:]}): {_how()}")
+            print(f"  {' '.join(command)} failed ({done.stderr.strip()[-300:]}): {_how(package)}")
             return False
-    return found()
+    return True
 
 
-def _how() -> str:
-    return f"apt-get install {PACKAGE} (Debian, Ubuntu) or nghttp2 (Homebrew, Fedora)"
+def _how(package: str) -> str:
+    if package == PACKAGE:
+        return f"apt-get install {PACKAGE} (Debian, Ubuntu) or nghttp2 (Homebrew, Fedora)"
+    return f"install {package} with the system's package manager"
 
 
 def framed(message: bytes) -> bytes:
@@ -84,13 +92,19 @@ def framed(message: bytes) -> bytes:
     return b"\x00" + len(message).to_bytes(4, "big") + message
 
 
-def _answer(target: str, method: str, message: bytes, metadata: Sequence[tuple[str, str]]) -> bytes:
+def answer(
+    target: str,
+    method: str,
+    message: bytes,
+    metadata: Sequence[tuple[str, str]] = (),
+    timeout: float = 10,
+) -> bytes:
     """The response to one call of `method`, made through grpc; an error if it fails."""
     raw: Callable[[bytes], bytes] = bytes
     with grpc.insecure_channel(target) as channel:
         call = channel.unary_unary(method, request_serializer=raw, response_deserializer=raw)
-        answer: bytes = call(message, timeout=10, metadata=tuple(metadata))
-    return answer
+        response: bytes = call(message, timeout=timeout, metadata=tuple(metadata))
+    return response
 
 
 def run(
@@ -107,7 +121,7 @@ def run(
     """h2load calling `method` with `message` (and `metadata`, e.g. an authorization header)
     over `connections` HTTP/2 connections with `streams` calls in flight on each, for
     `seconds`, on CPU `cpu` if given."""
-    expected = len(framed(_answer(target, method, message, metadata)))
+    expected = len(framed(answer(target, method, message, metadata)))
     with tempfile.TemporaryDirectory(prefix="h2load-") as folder:
         body, log = Path(folder) / "body", Path(folder) / "log"
         body.write_bytes(framed(message))

@@ -173,8 +173,9 @@ def _handlers(invitations: Invitations) -> dict[str, grpc.RpcMethodHandler[Any, 
     }
 
 
-async def serve(database_url: str, key: bytes, ready: Callable[[int], None]) -> None:
-    """Serve on a free port of 127.0.0.1, call `ready` with it, and run until SIGTERM."""
+async def serve(database_url: str, key: bytes, ready: Callable[[int], None], port: int = 0) -> None:
+    """Serve on `port` of 127.0.0.1 (0: a free one), call `ready` with it, and run until
+    SIGTERM."""
     pool = await asyncpg.create_pool(
         asyncpg_dsn(database_url),
         min_size=0,
@@ -186,7 +187,7 @@ async def serve(database_url: str, key: bytes, ready: Callable[[int], None]) -> 
     handlers = _handlers(Invitations(pool, PageToken(key)))
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, handlers),))
     server.add_registered_method_handlers(SERVICE, handlers)
-    port = server.add_insecure_port("127.0.0.1:0")
+    port = server.add_insecure_port(f"127.0.0.1:{port}")
     await server.start()
     ready(port)
     stop = asyncio.Event()
@@ -208,11 +209,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--database", metavar="URL", required=True)
     parser.add_argument("--cpu", type=int, help="pin this process to one CPU")
+    parser.add_argument("--port", type=int, default=0, help="listen here (0: a free port)")
     args = parser.parse_args()
     if args.cpu is not None:
         os.sched_setaffinity(0, {args.cpu})
     key = os.environ.get("PAGE_TOKEN_KEY", "").encode() or secrets.token_bytes(32)
-    _runner()(serve(args.database, key, lambda port: print(port, flush=True)))
+    _runner()(serve(args.database, key, lambda port: print(port, flush=True), args.port))
     return 0
 
 

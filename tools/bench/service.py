@@ -163,7 +163,7 @@ def _measure(
     return Result(rps, p50, p99, used / answered * 1e6, load_cpu)
 
 
-async def _seed(target: str, count: int) -> str:
+async def seed(target: str, count: int) -> str:
     """`count` invitations made through the service's API; the name of the first."""
     invitation = invitations_message("Invitation")
     raw: Callable[[bytes], bytes] = bytes
@@ -248,7 +248,7 @@ def main() -> None:
         if invitations:
             servers["floor"] = stack.enter_context(minimal_server(url, SERVER_CPU, env))
             servers["service"] = stack.enter_context(service(url, cpu=SERVER_CPU, env=env))
-            name = asyncio.run(_seed(servers["service"].target, SEED))
+            name = asyncio.run(seed(servers["service"].target, SEED))
 
         def measure(figure: Figure, seconds: float) -> Result:
             # The bare echo gets the same request as the intercepted one, bearer token included:
