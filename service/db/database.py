@@ -17,6 +17,7 @@ outlives the client's wait.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -127,8 +128,11 @@ class _Lease:
         if isinstance(error, CONNECTION_ERRORS):
             # Broken: never hand this connection out again (asyncpg would later fail with
             # "another operation is in progress"). A cancelled query is different: asyncpg
-            # cancels it in PostgreSQL too, and the connection lives.
-            connection.terminate()
+            # cancels it in PostgreSQL too, and the connection lives. A connection that
+            # PostgreSQL closed, asyncpg has already taken back (its proxy is detached, and
+            # terminate() would say so): nothing is left to terminate.
+            with contextlib.suppress(asyncpg.InterfaceError):
+                connection.terminate()
         try:
             await self._pool.release(connection)
         except CONNECTION_ERRORS as failed:

@@ -8,9 +8,10 @@ import logging
 import time
 from collections.abc import AsyncIterator
 
+import asyncpg
 import pytest
 
-from service.db.database import SESSION_LEFT, Database
+from service.db.database import SESSION_LEFT, Database, asyncpg_dsn
 from service.errors import Unavailable
 from tools.probe import free_port
 
@@ -128,6 +129,32 @@ async def test_a_cancelled_block_stops_its_query_and_keeps_the_connection(
     async with database.connection() as connection:
         assert await connection.fetchval("SELECT 1") == 1
     assert time.perf_counter() - started < 10
+
+
+async def test_a_connection_postgresql_closes_mid_block_is_unavailable_and_replaced(
+    database: Database, database_url: str
+) -> None:
+    """asyncpg takes a connection the server closed back into the pool at once: the block
+    still ends Unavailable (a client retries that), not with asyncpg's complaint about a
+    released connection, and the next block gets a live one."""
+    other = await asyncpg.connect(asyncpg_dsn(database_url))
+    lost = asyncio.Event()
+    backends: list[int] = []
+
+    async def closed_under_it() -> None:
+        async with database.connection() as connection:
+            backends.append(await connection.fetchval("SELECT pg_backend_pid()"))
+            connection.add_termination_listener(lambda _: lost.set())
+            await other.execute("SELECT pg_terminate_backend($1)", backends[0])
+            await asyncio.wait_for(lost.wait(), 10)  # asyncpg saw it go and took it back
+            await connection.fetchval("SELECT 1")
+
+    try:
+        with pytest.raises(Unavailable):
+            await closed_under_it()
+    finally:
+        await other.close()
+    assert await _backend(database) != backends[0]
 
 
 async def test_a_database_out_of_reach_is_unavailable() -> None:
