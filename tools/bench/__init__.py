@@ -12,7 +12,6 @@ removed.
 
 from __future__ import annotations
 
-import importlib
 import os
 from collections.abc import Callable
 from typing import Any
@@ -71,10 +70,3 @@ async def create_invitation(target: str, email: str) -> str:
         )
         created = await create(create_request(email), timeout=10)
     return str(json_format.MessageToDict(created)["name"])
-
-
-def invitations_statements() -> tuple[str, str]:
-    """The SQL of the example resource's Get and Create (service/invitations/storage.py)."""
-    storage = importlib.import_module("service.invitations.storage")
-    get_sql, create_sql = storage.raw_statements()
-    return str(get_sql), str(create_sql)

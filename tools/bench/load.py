@@ -29,9 +29,7 @@ from tools.bench import create_request, invitations_request
 def _requests(kind: str, name: str) -> Iterator[bytes]:
     if kind == "echo":  # the bytes of a GetInvitationRequest: field 1, the name
         return itertools.repeat(StringValue(value=name).SerializeToString())
-    if kind == "health":  # an empty grpc.health.v1.HealthCheckRequest: no database work
-        return itertools.repeat(b"")
-    # The example resource's requests (service.py and scale.py skip them without it).
+    # The example resource's requests (service.py skips them without it).
     if kind == "get":
         return itertools.repeat(invitations_request("GetInvitationRequest", name=name))
     if kind == "create":
@@ -94,7 +92,7 @@ def main() -> int:
     parser.add_argument(
         "method", help="full method path, e.g. /invitations.v1.InvitationService/GetInvitation"
     )
-    parser.add_argument("kind", choices=["echo", "get", "create", "list", "health"])
+    parser.add_argument("kind", choices=["echo", "get", "create", "list"])
     parser.add_argument("--token", help="a bearer token to send with every call")
     parser.add_argument("--name", default="invitations/00000000-0000-0000-0000-000000000000")
     parser.add_argument("--concurrency", type=int, default=16)
