@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
 import inspect
 import logging
 import random
@@ -71,6 +70,7 @@ REQUEST_ID = "x-request-id"
 _NO_DEADLINE = 10**8  # seconds: grpc reports "no deadline" as a huge time_remaining()
 SWEEP_SECONDS = 0.25  # how late past the default deadline a call may be cut
 _OK = grpc.StatusCode.OK
+_current_task = asyncio.current_task
 
 STATUS_CODES: dict[type[ServiceError], grpc.StatusCode] = {
     InvalidArgument: grpc.StatusCode.INVALID_ARGUMENT,
@@ -308,6 +308,7 @@ class RequestInterceptor:
         RESOURCE_EXHAUSTED at once. Health and reflection are not counted: they stay answerable
         whatever clients do to the API."""
         self.default_timeout = default_timeout
+        self._timeout_ns = int(default_timeout * 1e9)
         self.access_log = access_log
         self.metrics = metrics
         self.authenticator = authenticator
@@ -320,30 +321,37 @@ class RequestInterceptor:
         self.in_flight = 0
         self.streams = 0
         self.streams_by_caller: dict[str, int] = {}
-        # Unary calls without a deadline of their own, with the server's, in the order they
-        # started: all are default_timeout long, so that is the order of their deadlines too.
-        self.unbounded: dict[_Call, float] = {}
+        # Unary calls without a deadline of their own, by their task, with when they started
+        # (time.perf_counter_ns), in that order: the server's deadline is as long for all, so
+        # that is the order of their deadlines too. Those cut wait in `cut` until their handler
+        # has seen it.
+        self.unbounded: dict[asyncio.Task[object], int] = {}
+        self.cut: set[asyncio.Task[object]] = set()
         self._sweep: asyncio.TimerHandle | None = None
 
-    def bound(self, call: _Call) -> None:
-        """Give a call without a deadline the server's default one."""
-        loop = asyncio.get_running_loop()
-        self.unbounded[call] = loop.time() + self.default_timeout
+    def _bound(self, started: int) -> asyncio.Task[object]:
+        """Give the running call, which has no deadline, the server's default one."""
+        task = _current_task()
+        assert task is not None  # grpc.aio runs each call in a task
+        self.unbounded[task] = started
         if self._sweep is None:
-            self._sweep = loop.call_later(SWEEP_SECONDS, self._cut_overdue)
+            self._sweep = task.get_loop().call_later(SWEEP_SECONDS, self._cut_overdue)
+        return task
 
     def _cut_overdue(self) -> None:
-        """Cut the calls past the default deadline; again in SWEEP_SECONDS while any are left."""
+        """Cancel the calls past the default deadline (their handler says why); again in
+        SWEEP_SECONDS while any are left."""
         loop = asyncio.get_running_loop()
-        now = loop.time()
+        started_by = time.perf_counter_ns() - self._timeout_ns
         overdue = []
-        for call, when in self.unbounded.items():
-            if when > now:
+        for task, started in self.unbounded.items():
+            if started > started_by:
                 break
-            overdue.append(call)
-        for call in overdue:
-            del self.unbounded[call]
-            call.cut()
+            overdue.append(task)
+        for task in overdue:
+            del self.unbounded[task]
+            self.cut.add(task)
+            task.cancel()
         self._sweep = loop.call_later(SWEEP_SECONDS, self._cut_overdue) if self.unbounded else None
 
     def wrap(self, method: str, handler: Handler) -> Wrapped:
@@ -368,13 +376,54 @@ class RequestInterceptor:
             )
         return handler  # client streaming is not used by this API; add it here when it is
 
+    # A call's passage, the same for both kinds: count it in; read its request id and caller;
+    # refuse it when the server is full, the caller not allowed (before anything is said about
+    # the request) or the request unparsable; run the behavior; map an exception to its status;
+    # undo its context and record it. Its places are returned when grpc is done with it
+    # (context.add_done_callback), after its last byte was sent, not when the behavior returns.
+    # Written out in each function, not as a context manager around the behavior: on every
+    # unary call, the manager's object and protocol cost more than this whole path may.
+
     def _unary(
         self, method: str, behavior: Unary
     ) -> Callable[[Request, Context], Awaitable[Message | None]]:
+        # types-grpcio declares the callback a class where any callable of the context will do.
+        returned = cast("grpc.aio._DoneCallback[Message, Message]", self._returned)
+
         async def unary(request: Request, context: Context) -> Message | None:
-            with _Call(self, method, context, streaming=False) as call:
-                return await behavior(call.admit(request), context)
-            return None  # _Call set the error's status: it goes out with no response message
+            started = time.perf_counter_ns()
+            self.in_flight += 1
+            context.add_done_callback(returned)
+            request_id, authorization = _read_metadata(context)
+            remaining = context.time_remaining()
+            # grpc cancels the task at the client's deadline; without one, the server's applies.
+            task = self._bound(started) if remaining is None or remaining > _NO_DEADLINE else None
+            token = None
+            code: grpc.StatusCode | None = _OK
+            try:
+                if self.in_flight > self.max_in_flight:
+                    raise ResourceExhausted(self._busy(self.max_in_flight, "RPCs"))
+                if self.authenticator is not None:
+                    token = auth.set_caller(self.authenticator.authenticate(method, authorization))
+                return await behavior(_parsed(request), context)
+            except asyncio.CancelledError:
+                if task is None or task not in self.cut:
+                    code = grpc.StatusCode.CANCELLED
+                    raise
+                task.uncancel()  # this cancellation was ours: it ends here
+                code, request_id = self._fail(self._overdue(), context, method, request_id)
+            except Exception as error:
+                code, request_id = self._fail(error, context, method, request_id)
+                if code is None:  # the handler aborted: grpc has the status
+                    raise
+            finally:
+                if task is not None:
+                    self.unbounded.pop(task, None)
+                    self.cut.discard(task)
+                if token is not None:
+                    auth.reset_caller(token)
+                self._end(method, context, code, started, request_id)
+            return None  # the error's status is set: it goes out with no response message
 
         return unary
 
@@ -382,11 +431,50 @@ class RequestInterceptor:
         self, method: str, behavior: ServerStreaming
     ) -> Callable[[Request, Context], AsyncIterator[Message]]:
         async def server_streaming(request: Request, context: Context) -> AsyncIterator[Message]:
-            with _Call(self, method, context, streaming=True) as call:
-                async for response in behavior(call.admit(request), context):
+            # A stream lives as long as the client wants: only its own deadline applies.
+            started = time.perf_counter_ns()
+            self.in_flight += 1
+            self.streams += 1
+            places = _StreamPlaces(self)
+            context.add_done_callback(
+                cast("grpc.aio._DoneCallback[Message, Message]", places.returned)
+            )
+            request_id, authorization = _read_metadata(context)
+            token = None
+            code: grpc.StatusCode | None = _OK
+            try:
+                if self.in_flight > self.max_in_flight:
+                    raise ResourceExhausted(self._busy(self.max_in_flight, "RPCs"))
+                if self.streams > self.max_streams:
+                    raise ResourceExhausted(self._busy(self.max_streams, "streams"))
+                if self.authenticator is not None:
+                    caller = self.authenticator.authenticate(method, authorization)
+                    token = auth.set_caller(caller)
+                    places.count_caller(caller.subject)
+                async for response in behavior(_parsed(request), context):
                     yield response
+            except Exception as error:
+                code, request_id = self._fail(error, context, method, request_id)
+                if code is None:
+                    raise
+            except BaseException:  # cancelled, or closed as its client went away
+                code = grpc.StatusCode.CANCELLED
+                raise
+            finally:
+                if token is not None:
+                    auth.reset_caller(token)
+                self._end(method, context, code, started, request_id)
 
         return server_streaming
+
+    def _returned(self, context: Context) -> None:
+        """grpc is done with a unary call, whichever way it ended: return its place."""
+        self.in_flight -= 1
+
+    def _overdue(self) -> DeadlineExceeded:
+        return DeadlineExceeded(
+            f"no deadline was set, and the server's ({self.default_timeout:g} s) passed"
+        )
 
     @staticmethod
     def _busy(limit: int, what: str) -> str:
@@ -394,11 +482,15 @@ class RequestInterceptor:
 
     @staticmethod
     def _fail(
-        error: Exception, context: Context, method: str, request_id: str
-    ) -> grpc.StatusCode | None:
-        """Set the RPC's status for an exception and return its code (None: already aborted)."""
+        error: Exception, context: Context, method: str, request_id: str | None
+    ) -> tuple[grpc.StatusCode | None, str]:
+        """Set the RPC's status for an exception: its code (None: the handler aborted, grpc has
+        the status) and its request id, made up if the client sent none."""
+        if request_id is None:
+            # Not a secret, only unique: 128 random bits without uuid4's system call.
+            request_id = f"{random.getrandbits(128):032x}"
         if isinstance(error, grpc.aio.AbortError):
-            return None
+            return None, request_id
         code, message, trailers = status_for(error, method, request_id)
         if not isinstance(error, ServiceError | NotImplementedError):
             logger.error(
@@ -409,88 +501,37 @@ class RequestInterceptor:
         context.set_code(code)
         context.set_details(message)
         context.set_trailing_metadata(trailers)
-        return code
+        return code, request_id
 
-
-class _Call:
-    """One RPC's passage through the interceptor, as a context manager around its behavior:
-    entering starts its request id, deadline and counts; leaving maps an exception to its
-    status, undoes its context and records it. Its counts are returned when grpc is done with
-    the call (context.add_done_callback), after the response was sent, not when the behavior
-    returns."""
-
-    __slots__ = (
-        "authorization",
-        "caller",
-        "code",
-        "context",
-        "interceptor",
-        "method",
-        "overdue",
-        "request_id",
-        "sent_id",
-        "started",
-        "streaming",
-        "task",
-        "token",
-    )
-
-    def __init__(
-        self, interceptor: RequestInterceptor, method: str, context: Context, *, streaming: bool
+    def _end(
+        self,
+        method: str,
+        context: Context,
+        code: grpc.StatusCode | None,
+        started: int,
+        request_id: str | None,
     ) -> None:
+        """Return the client's request id, and record the call."""
+        elapsed = time.perf_counter_ns() - started
+        if code is _OK and request_id is not None:  # the client's own: a failure set its trailers
+            context.set_trailing_metadata(((REQUEST_ID, request_id),))
+        final = code if code is not None else context.code()
+        self.access_log.record(method, final, elapsed, request_id)
+        if self.metrics is not None:
+            self.metrics.observe(method, final, elapsed / 1e9)
+
+
+class _StreamPlaces:
+    """The places a server stream holds (RPCs, streams, and its caller's streams) until grpc is
+    done with it."""
+
+    __slots__ = ("caller", "interceptor")
+
+    def __init__(self, interceptor: RequestInterceptor) -> None:
         self.interceptor = interceptor
-        self.method = method
-        self.context = context
-        self.streaming = streaming
         self.caller: str | None = None  # counted in streams_by_caller under this subject
-        self.token: contextvars.Token[auth.Caller | None] | None = None
-        self.code: grpc.StatusCode | None = _OK
-        self.overdue = False
 
-    def __enter__(self) -> _Call:
-        interceptor = self.interceptor
-        self.started = time.perf_counter()
-        interceptor.in_flight += 1
-        if self.streaming:
-            interceptor.streams += 1
-        # types-grpcio declares the callback a class where any callable of the context will do.
-        self.context.add_done_callback(cast("grpc.aio._DoneCallback[Message, Message]", self._done))
-        # The client's request id, if it sent one; else one is made only if the call fails (the
-        # trailers and the log then carry it): an id nobody was told correlates nothing.
-        self.sent_id, self.authorization = _read_metadata(self.context)
-        self.request_id = self.sent_id
-        # A stream lives as long as the client wants: only its own deadline applies.
-        if not self.streaming:
-            remaining = self.context.time_remaining()
-            if remaining is None or remaining > _NO_DEADLINE:
-                task = asyncio.current_task()
-                assert task is not None  # grpc.aio runs each call in a task
-                self.task = task
-                interceptor.bound(self)
-        return self
-
-    def cut(self) -> None:
-        """The server's default deadline has passed: cancel the call (__exit__ says why)."""
-        self.overdue = True
-        self.task.cancel()
-
-    def admit(self, request: Request) -> Message:
-        """Refuse the call when the server is full, the caller not allowed (before anything is
-        said about the request), or the request unparsable; count the caller's stream. The
-        request, parsed."""
-        interceptor = self.interceptor
-        if interceptor.in_flight > interceptor.max_in_flight:
-            raise ResourceExhausted(interceptor._busy(interceptor.max_in_flight, "RPCs"))
-        if self.streaming and interceptor.streams > interceptor.max_streams:
-            raise ResourceExhausted(interceptor._busy(interceptor.max_streams, "streams"))
-        if interceptor.authenticator is not None:
-            caller = interceptor.authenticator.authenticate(self.method, self.authorization)
-            self.token = auth.set_caller(caller)
-            if self.streaming and caller is not None:
-                self._count_stream_of(caller.subject)
-        return _parsed(request)
-
-    def _count_stream_of(self, subject: str) -> None:
+    def count_caller(self, subject: str) -> None:
         interceptor = self.interceptor
         open_streams = interceptor.streams_by_caller.get(subject, 0) + 1
         interceptor.streams_by_caller[subject] = open_streams
@@ -501,55 +542,16 @@ class _Call:
                 "close one first"
             )
 
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, tb: object
-    ) -> bool:
-        """Record the call; True (swallow the error) once its status is set from it."""
-        handled = False
-        if self.overdue and isinstance(error, asyncio.CancelledError):
-            self.task.uncancel()  # this cancellation was ours: it ends here
-            error = DeadlineExceeded(
-                f"no deadline was set, and the server's ({self.interceptor.default_timeout:g} s) "
-                "passed"
-            )
-        if isinstance(error, Exception):
-            if self.request_id is None:
-                # Not a secret, only unique: 128 random bits without uuid4's system call.
-                self.request_id = f"{random.getrandbits(128):032x}"
-            self.code = self.interceptor._fail(error, self.context, self.method, self.request_id)
-            handled = self.code is not None  # None: the handler aborted, grpc has the status
-        elif error is not None:
-            self.code = grpc.StatusCode.CANCELLED
-        self._finish()
-        return handled
-
-    def _finish(self) -> None:
-        """Undo the RPC's context, return its request id, and record it."""
-        interceptor = self.interceptor
-        if not self.streaming:
-            interceptor.unbounded.pop(self, None)
-        if self.token is not None:
-            auth.reset_caller(self.token)
-        context, code = self.context, self.code
-        if code is _OK and self.sent_id is not None:
-            context.set_trailing_metadata(((REQUEST_ID, self.sent_id),))
-        final = code or context.code()
-        interceptor.access_log.record(self.method, final, self.started, self.request_id)
-        if interceptor.metrics is not None:
-            interceptor.metrics.observe(self.method, final, time.perf_counter() - self.started)
-
-    def _done(self, context: Context) -> None:
-        """grpc is done with the call, whichever way it ended: return its places."""
+    def returned(self, context: Context) -> None:
         interceptor = self.interceptor
         interceptor.in_flight -= 1
-        if self.streaming:
-            interceptor.streams -= 1
-            if self.caller is not None:
-                left = interceptor.streams_by_caller[self.caller] - 1
-                if left:
-                    interceptor.streams_by_caller[self.caller] = left
-                else:
-                    del interceptor.streams_by_caller[self.caller]
+        interceptor.streams -= 1
+        if self.caller is not None:
+            left = interceptor.streams_by_caller[self.caller] - 1
+            if left:
+                interceptor.streams_by_caller[self.caller] = left
+            else:
+                del interceptor.streams_by_caller[self.caller]
 
 
 class Wraps(Protocol):

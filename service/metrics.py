@@ -46,18 +46,27 @@ SEND_TIMEOUT_SECONDS = 10.0  # for a client that asks and does not read the answ
 METRICS_PATHS = ("/metrics", "/")
 
 
+_OK = grpc.StatusCode.OK
+
+
 class _Calls(Collector):
-    """Finished RPCs: a count by method and status code, and a latency histogram by method."""
+    """Finished RPCs: a count by method and status code, and a latency histogram by method.
+    OK calls are counted by method alone: a key holding a StatusCode is hashed by Enum's
+    __hash__, a Python call."""
 
     def __init__(self, bounds: tuple[float, ...]) -> None:
         self.bounds = bounds
-        self.handled: dict[tuple[str, grpc.StatusCode], int] = {}
+        self.ok: dict[str, int] = {}
+        self.failed: dict[tuple[str, grpc.StatusCode], int] = {}
         # Per method: a count per bucket (values up to its bound; one more for +Inf), then the sum.
         self.latency: dict[str, list[float]] = {}
 
     def observe(self, method: str, code: grpc.StatusCode, seconds: float) -> None:
-        key = (method, code)
-        self.handled[key] = self.handled.get(key, 0) + 1
+        if code is _OK:
+            self.ok[method] = self.ok.get(method, 0) + 1
+        else:
+            key = (method, code)
+            self.failed[key] = self.failed.get(key, 0) + 1
         histogram = self.latency.get(method)
         if histogram is None:
             histogram = self.latency[method] = [0] * (len(self.bounds) + 2)
@@ -70,7 +79,9 @@ class _Calls(Collector):
             "RPCs finished, by method and status code.",
             labels=["grpc_method", "grpc_code"],
         )
-        for (method, code), count in self.handled.items():
+        for method, count in self.ok.items():
+            handled.add_metric([method, _OK.name], count)
+        for (method, code), count in self.failed.items():
             handled.add_metric([method, code.name], count)
         yield handled
         latency = HistogramMetricFamily(
