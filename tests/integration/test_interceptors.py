@@ -128,3 +128,31 @@ async def test_a_method_the_servicer_does_not_write_is_unimplemented(
     line = await the_access_line(access_log)
     assert line["code"] == "UNIMPLEMENTED"
     assert not [r for r in caplog.records if r.getMessage() == "unhandled exception"]
+
+
+async def test_methods_given_only_as_registered_ones_are_served_through_the_interceptor(
+    access_log: AccessLog,
+) -> None:
+    """`intercepted` serves every method through a generic handler (its docstring says why):
+    a service whose code registers its methods only as registered methods is served too."""
+
+    async def echo(request: bytes, context: Context) -> bytes:
+        return request
+
+    server = grpc.aio.server()
+    interceptor = RequestInterceptor(default_timeout=5, access_log=access_log)
+    handler = grpc.unary_unary_rpc_method_handler(echo)
+    intercepted(server, interceptor).add_registered_method_handlers("t.Echo", {"Echo": handler})
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            assert await channel.unary_unary("/t.Echo/Echo")(b"hello") == b"hello"
+            with pytest.raises(grpc.aio.AioRpcError) as caught:
+                await channel.unary_unary("/t.Echo/Made-up")(b"")
+    finally:
+        await server.stop(None)
+
+    assert caught.value.code() is grpc.StatusCode.UNIMPLEMENTED
+    line = await the_access_line(access_log)  # the interceptor's: only the method it serves
+    assert (line["method"], line["code"]) == ("/t.Echo/Echo", "OK")
