@@ -6,6 +6,7 @@ through `intercepted(...)` as the server registers every resource.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 from collections.abc import AsyncIterator
@@ -141,18 +142,54 @@ async def test_methods_given_only_as_registered_ones_are_served_through_the_inte
 
     server = grpc.aio.server()
     interceptor = RequestInterceptor(default_timeout=5, access_log=access_log)
-    handler = grpc.unary_unary_rpc_method_handler(echo)
+    handler: Any = grpc.unary_unary_rpc_method_handler(echo)  # bytes in, bytes out
     intercepted(server, interceptor).add_registered_method_handlers("t.Echo", {"Echo": handler})
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-            assert await channel.unary_unary("/t.Echo/Echo")(b"hello") == b"hello"
+            echoed = channel.unary_unary("/t.Echo/Echo", _raw, _raw)
+            assert await echoed(b"hello") == b"hello"
             with pytest.raises(grpc.aio.AioRpcError) as caught:
-                await channel.unary_unary("/t.Echo/Made-up")(b"")
+                await channel.unary_unary("/t.Echo/Made-up", _raw, _raw)(b"")
     finally:
         await server.stop(None)
 
     assert caught.value.code() is grpc.StatusCode.UNIMPLEMENTED
     line = await the_access_line(access_log)  # the interceptor's: only the method it serves
     assert (line["method"], line["code"]) == ("/t.Echo/Echo", "OK")
+
+
+async def test_each_of_many_concurrent_calls_is_read_its_own_metadata(
+    client: ProbeClient, access_log: AccessLog
+) -> None:
+    """The interceptor reads a call's metadata from grpc's handler lookup (_read_metadata):
+    with 200 calls in flight at once, each still answers with the request id it sent."""
+    create = client.channel.unary_unary(
+        f"/{SERVICE.full_name}/CreateMark",
+        request_serializer=StringValue.SerializeToString,
+        response_deserializer=empty_pb2.Empty.FromString,
+    )
+
+    async def request_id_answered(sent: str) -> str:
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await create(StringValue(value="marks/1"), metadata=(("x-request-id", sent),))
+        answered = dict(caught.value.trailing_metadata() or ())["x-request-id"]
+        assert isinstance(answered, str)
+        return answered
+
+    sent = [f"call-{n}" for n in range(200)]
+    answered = await asyncio.gather(*(request_id_answered(request_id) for request_id in sent))
+
+    assert answered == sent
+    await poll(lambda: _logged(access_log, 200), what="200 access lines")
+    assert sorted(line["request_id"] for line in access_lines(access_log)) == sorted(sent)
+
+
+def _raw(data: bytes) -> bytes:
+    return data
+
+
+async def _logged(access_log: AccessLog, count: int) -> bool:
+    access_log.flush()
+    return len(cast("io.StringIO", access_log.stream).getvalue().splitlines()) >= count
