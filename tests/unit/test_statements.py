@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import DateTime, Enum, bindparam, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from service.db.enums import ProtoEnum
 from service.db.statements import Query, Row
 
 
@@ -36,6 +37,19 @@ class Table(_Base):
     email: Mapped[str]
     color: Mapped[Color] = mapped_column(Enum(Color, name="color"))
     seen: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Shade(enum.Enum):  # as generated from a proto enum: 0 is "not set"
+    SHADE_UNSPECIFIED = 0
+    LIGHT = 1
+    DARK = 2
+
+
+class Shaded(_Base):
+    __tablename__ = "shaded"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    shade: Mapped[Shade | None] = mapped_column(ProtoEnum(Shade, "statements_test_shade"))
 
 
 ID = uuid.uuid4()
@@ -151,3 +165,18 @@ class KeywordOnly:
 def test_a_field_a_row_cannot_fill_by_position_is_an_error_when_the_query_is_built() -> None:
     with pytest.raises(TypeError, match=r"KeywordOnly\.email: not a positional"):
         Query(select(Table.id, Table.email), KeywordOnly)
+
+
+@dataclasses.dataclass
+class ShadedThing:
+    id: uuid.UUID
+    shade: Shade | None
+
+
+def test_a_proto_enum_column_reads_its_labels_as_members_and_null_as_none() -> None:
+    query = Query(select(Shaded.id, Shaded.shade), ShadedThing)
+
+    assert query.row((ID, "DARK")) == ShadedThing(ID, Shade.DARK)
+    assert query.row((ID, None)) == ShadedThing(ID, None)
+    with pytest.raises(KeyError):  # a label the enum does not have: the schema is not ours
+        query.row((ID, "PURPLE"))
