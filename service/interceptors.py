@@ -234,8 +234,10 @@ if TYPE_CHECKING:  # generic only in the type stubs
 
 
 # The metadata of the call being looked up, as grpc gave it to the generic handler, with the
-# task and method it was for (see _read_metadata).
-_looked_up: contextvars.ContextVar[tuple[object, str, Metadata] | None] = contextvars.ContextVar(
+# id of the task and the method it was for (see _read_metadata). The id, not the task: the
+# value lives in that task's own context, and the task itself would make a reference cycle of
+# every call, left for the garbage collector.
+_looked_up: contextvars.ContextVar[tuple[int, str, Metadata] | None] = contextvars.ContextVar(
     "looked_up", default=None
 )
 
@@ -252,7 +254,7 @@ def _read_metadata(context: Context, method: str) -> tuple[str | None, str | byt
     context's."""
     looked_up = _looked_up.get()
     metadata: Metadata
-    if looked_up is not None and looked_up[0] is _current_task() and looked_up[1] == method:
+    if looked_up is not None and looked_up[0] == id(_current_task()) and looked_up[1] == method:
         metadata = looked_up[2]
     else:
         metadata = context.invocation_metadata() or ()
@@ -665,7 +667,7 @@ class _InterceptedGenericHandler(grpc.GenericRpcHandler):
                 return None
             wrapped = self.wrapped[method] = self.interceptor.wrap(method, handler)
         # The call's metadata, already built by grpc for this lookup (_read_metadata).
-        _looked_up.set((_current_task(), method, handler_call_details.invocation_metadata))
+        _looked_up.set((id(_current_task()), method, handler_call_details.invocation_metadata))
         return wrapped
 
 
