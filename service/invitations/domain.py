@@ -16,7 +16,7 @@ COLLECTION = "invitations"
 
 def invitation_name(id: uuid.UUID) -> str:
     """The resource name the API knows an invitation by (AIP-122)."""
-    return f"{COLLECTION}/{id}"
+    return f"{COLLECTION}/{id!s}"
 
 
 # Not frozen: a frozen dataclass takes four times as long to build (2.5 us against 0.6,
@@ -33,7 +33,9 @@ class Invitation:
 
     @property
     def name(self) -> str:
-        return invitation_name(self.id)
+        # Spelled out, not a call of invitation_name(): read for every row a List returns.
+        # `!s` is str() itself, half the cost of formatting the UUID (format(id, "")).
+        return f"{COLLECTION}/{self.id!s}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ COLLECTION = "${collection}"
 
 def ${s}_name(id: uuid.UUID) -> str:
     """The resource name the API knows a ${s} by (AIP-122)."""
-    return f"{COLLECTION}/{id}"
+    return f"{COLLECTION}/{id!s}"
 
 
 # Not frozen: a frozen dataclass takes four times as long to build (2.5 us against 0.6,
@@ -30,7 +30,9 @@ class ${S}:
 
     @property
     def name(self) -> str:
-        return ${s}_name(self.id)
+        # Spelled out, not a call of ${s}_name(): read for every row a List returns.
+        # `!s` is str() itself, half the cost of formatting the UUID (format(id, "")).
+        return f"{COLLECTION}/{self.id!s}"
 
 
 @dataclass(frozen=True, slots=True)
