@@ -35,7 +35,7 @@ from google.protobuf.wrappers_pb2 import StringValue
 from tools import probe
 from tools.bench import ECHO, GET, h2load, invitations_request, launch, serves_invitations, skipped
 from tools.bench.launch import ROOT, jwt_keys
-from tools.bench.service import seed
+from tools.bench.service import LIST, PAGE_SIZE, SEED, seed
 
 N1, N2 = 500, 2500
 PACKAGE = "valgrind"
@@ -170,20 +170,29 @@ def main() -> None:
         if serves_invitations():
             settings = {"PAGE_TOKEN_KEY": secrets.token_urlsafe(32)}
             with launch.service(url, env=settings) as running:
-                name = asyncio.run(seed(running.target, 1))
-            get = invitations_request("GetInvitationRequest", name=name)
+                name = asyncio.run(seed(running.target, SEED))
+            calls = [
+                ("GetInvitation", GET, invitations_request("GetInvitationRequest", name=name)),
+                (
+                    f"ListInvitations ({PAGE_SIZE})",
+                    LIST,
+                    invitations_request("ListInvitationsRequest", page_size=PAGE_SIZE),
+                ),
+            ]
             floor = [python, "-m", "tools.bench.minimal", "--database", url]
-            figures["floor GetInvitation"] = count(floor, GET, get, False, **settings)
             service = [python, "-m", "service"]
-            figures["service GetInvitation"] = count(
-                service, GET, get, False, DATABASE_URL=url, LOG_FORMAT="json", **settings
-            )
+            for what, method, request in calls:
+                figures[f"floor {what}"] = count(floor, method, request, False, **settings)
+                figures[f"service {what}"] = count(
+                    service, method, request, False, DATABASE_URL=url, LOG_FORMAT="json", **settings
+                )
         else:
-            skipped("the floor's and the service's GetInvitation")
+            skipped("the floor's and the service's GetInvitation and ListInvitations")
     for label, instructions in figures.items():
         print(f"  {label:<36} {instructions:10,.0f} instructions a request")
     pairs = [("echo + interceptor, auth, metrics", "echo (bare grpc.aio)")]
-    if "service GetInvitation" in figures:
-        pairs.append(("service GetInvitation", "floor GetInvitation"))
+    for what in ("GetInvitation", f"ListInvitations ({PAGE_SIZE})"):
+        if f"service {what}" in figures:
+            pairs.append((f"service {what}", f"floor {what}"))
     for ours, theirs in pairs:
         print(f"  {ours} / {theirs}: {figures[ours] / figures[theirs]:.3f}x")
