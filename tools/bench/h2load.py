@@ -117,12 +117,10 @@ def run(
     streams: int,
     cpu: int | None = None,
     metadata: Sequence[tuple[str, str]] = (),
-    rate: int | None = None,
 ) -> Load:
     """h2load calling `method` with `message` (and `metadata`, e.g. an authorization header)
     over `connections` HTTP/2 connections with `streams` calls in flight on each, for
-    `seconds`, on CPU `cpu` if given; with `rate`, each connection sends that many calls a
-    second at most."""
+    `seconds`, on CPU `cpu` if given."""
     expected = len(framed(answer(target, method, message, metadata)))
     with tempfile.TemporaryDirectory(prefix="h2load-") as folder:
         body, log = Path(folder) / "body", Path(folder) / "log"
@@ -137,7 +135,6 @@ def run(
             "--header=content-type: application/grpc",
             "--header=te: trailers",
             *(f"--header={key}: {value}" for key, value in metadata),
-            *([f"--rps={rate}"] if rate else []),
             f"http://{target}{method}",
         ]
         if cpu is not None:

@@ -9,12 +9,6 @@ as much with each CPU-second as the first: given a core of its own, it adds a wo
 throughput. For a health Check (no database) and for GetInvitation (while the example resource
 is served), loaded by h2load over 8 connections (the kernel spreads connections, not calls,
 over the workers), nothing pinned. Medians of ROUNDS interleaved runs of SECONDS.
-
-Measured twice. Flat out, where two workers, h2load and PostgreSQL share the two cores. Then
-paced, at the same load per worker: one worker offered a quarter of what it answered flat out,
-two workers offered twice that. A process answers more calls per CPU-second the busier it is
-(it handles more of them per wake-up), so two workers each half as busy as one would measure
-that, not what a second worker costs; paced, each worker is as busy as the one alone.
 """
 
 from __future__ import annotations
@@ -49,22 +43,9 @@ class Run:
         return self.rps / self.cpu_cores
 
 
-CONNECTIONS = 8
-PACED_SHARE = 0.25  # of one worker's flat-out req/s, offered to it when paced (and 2x to two)
-
-
-def _load(server: Running, method: str, message: bytes, rate: int | None = None) -> Run:
-    """`rate`: calls a second on each connection; None: as many as the server answers."""
+def _load(server: Running, method: str, message: bytes) -> Run:
     before = server.cpu_seconds(with_children=True)
-    load = h2load.run(
-        server.target,
-        method,
-        message,
-        seconds=SECONDS,
-        connections=CONNECTIONS,
-        streams=8,
-        rate=rate,
-    )
+    load = h2load.run(server.target, method, message, seconds=SECONDS, connections=8, streams=8)
     used = server.cpu_seconds(with_children=True) - before
     return Run(load.rps, used / load.seconds)
 
@@ -80,63 +61,30 @@ def main() -> None:
     invitations = serves_invitations()
     if not invitations:
         skipped("GetInvitation with 1 and 2 workers")
-    methods = ("health Check", "GetInvitation") if invitations else ("health Check",)
+    runs: dict[tuple[str, int], list[Run]] = {}
     with local_postgres("service_bench") as url:
         rebuild(url)
-        flat_out = _measure(url, invitations, rates=None)
-        _print("flat out", flat_out)
-        # Per connection, so that one worker alone is offered PACED_SHARE of its req/s.
-        alone = {
-            what: statistics.median(r.rps for r in flat_out[(what, 1)]) * PACED_SHARE
-            for what in methods
-        }
-        rates = {what: max(1, round(rps / CONNECTIONS)) for what, rps in alone.items()}
-        paced = _measure(url, invitations, rates=rates)
-        _print("paced", paced)
-    for what in methods:
-        print(
-            f"  2 workers / 1 worker, work per CPU-second, {what:<14} "
-            f"flat out {_ratio(flat_out, what):5.2f}x, paced {_ratio(paced, what):5.2f}x "
-            f"(1 worker offered {rates[what] * CONNECTIONS} req/s, 2 offered "
-            f"{2 * rates[what] * CONNECTIONS})"
-        )
-
-
-Runs = dict[tuple[str, int], list[Run]]
-
-
-def _measure(url: str, invitations: bool, rates: dict[str, int] | None) -> Runs:
-    """ROUNDS rounds of each method with 1 and 2 workers; with `rates` (calls a second on each
-    connection, by method, for one worker), two workers are offered twice the rate."""
-    runs: Runs = {}
-    for turn in range(ROUNDS):
-        for workers in (1, 2) if turn % 2 == 0 else (2, 1):
-            serve = ("serve", "--workers", str(workers))
-            with service(url, *serve, serving=workers) as server:
-                calls = [("health Check", HEALTH, b"")]
-                if invitations:
-                    email = f"{uuid.uuid4().hex}@scale.test"
-                    name = asyncio.run(create_invitation(server.target, email))
-                    request = invitations_request("GetInvitationRequest", name=name)
-                    calls.append(("GetInvitation", GET, request))
-                for what, method, message in calls:
-                    rate = None if rates is None else rates[what] * workers
-                    runs.setdefault((what, workers), []).append(
-                        _load(server, method, message, rate)
+        for turn in range(ROUNDS):
+            for workers in (1, 2) if turn % 2 == 0 else (2, 1):
+                serve = ("serve", "--workers", str(workers))
+                with service(url, *serve, serving=workers) as server:
+                    runs.setdefault(("health Check", workers), []).append(
+                        _load(server, HEALTH, b"")
                     )
-    return runs
-
-
-def _print(heading: str, runs: Runs) -> None:
-    print(f"  {heading + ':':<30} {'req/s':>8} {'server CPU':>11} {'req per CPU-second':>19}")
+                    if invitations:
+                        email = f"{uuid.uuid4().hex}@scale.test"
+                        name = asyncio.run(create_invitation(server.target, email))
+                        request = invitations_request("GetInvitationRequest", name=name)
+                        runs.setdefault(("GetInvitation", workers), []).append(
+                            _load(server, GET, request)
+                        )
+    print(f"  {'':<30} {'req/s':>8} {'server CPU':>11} {'req per CPU-second':>19}")
     for (what, workers), results in runs.items():
         rps = statistics.median(r.rps for r in results)
         cores = statistics.median(r.cpu_cores for r in results)
         per = statistics.median(r.per_cpu_second for r in results)
         print(f"  {f'{what}, {workers} worker(s)':<30} {rps:8.0f} {cores:10.2f}c {per:19.0f}")
-
-
-def _ratio(runs: Runs, what: str) -> float:
-    one = statistics.median(r.per_cpu_second for r in runs[(what, 1)])
-    two = statistics.median(r.per_cpu_second for r in runs[(what, 2)])
-    return two / one
+    for what in ("health Check", "GetInvitation") if invitations else ("health Check",):
+        one = statistics.median(r.per_cpu_second for r in runs[(what, 1)])
+        two = statistics.median(r.per_cpu_second for r in runs[(what, 2)])
+        print(f"  2 workers / 1 worker, work per CPU-second, {what:<14} {two / one:5.2f}x")
