@@ -71,6 +71,7 @@ class ServerProcess:
             **{key.upper(): value for key, value in settings.items()},
         }
         self.settings = {key.upper(): value for key, value in settings.items()}
+        self.database_url = database_url
         self.process = subprocess.Popen(
             [sys.executable, "-m", module, "serve", *args],
             cwd=cwd,

@@ -6,6 +6,7 @@ import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import asyncpg
 import grpc
 import pytest
 from google.protobuf import field_mask_pb2
@@ -13,6 +14,7 @@ from google.protobuf import field_mask_pb2
 from generated.invitations.v1 import invitations_pb2 as pb
 from generated.invitations.v1.invitations_enums import InvitationEventKind, InvitationStatus, Role
 from service.client import field_violations
+from service.db.database import asyncpg_dsn
 from service.invitations.client import InvitationsClient
 from tests.support import ServerProcess, until_database_clock_passes
 
@@ -153,6 +155,50 @@ async def test_watch_streams_every_change(client: InvitationsClient, email: str)
         InvitationStatus.ACCEPTED,
     ]
     assert all(e.invitation.name == created.name for e in events)
+
+
+async def _events_connection_ran(server: ServerProcess) -> str | None:
+    """The last statement of the server's events connection, as PostgreSQL shows it."""
+    connection = await asyncpg.connect(asyncpg_dsn(server.database_url))
+    try:
+        query: str | None = await connection.fetchval(
+            "SELECT query FROM pg_stat_activity WHERE application_name = $1",
+            f"invitations events, pid {server.process.pid}",
+        )
+        return query
+    finally:
+        await connection.close()
+
+
+async def _listens(server: ServerProcess, expected: bool) -> None:
+    """Wait until the server does (or does not) LISTEN: a stream that just ended stops it soon
+    after, not at once."""
+    async with asyncio.timeout(5):
+        while True:
+            if (await _events_connection_ran(server) == 'LISTEN "invitations"') == expected:
+                return
+            await asyncio.sleep(0.02)
+
+
+async def test_the_server_listens_for_changes_only_while_a_watch_is_open(
+    server: ServerProcess, client: InvitationsClient, email: str
+) -> None:
+    await _listens(server, False)  # so no write wakes it for nobody
+    async with asyncio.timeout(10), client.watch() as stream:
+        assert await _events_connection_ran(server) == 'LISTEN "invitations"'
+        created = await client.create(email, Role.VIEWER)
+        async for event in stream:
+            if event.invitation.email == email:
+                break
+    await _listens(server, False)
+
+    await client.accept(created.name)  # heard by nobody
+    async with asyncio.timeout(10), client.watch() as stream:  # listens again
+        await client.delete(created.name)
+        async for event in stream:
+            if event.invitation.email == email:
+                break
+    assert InvitationEventKind.from_proto(event.kind) is InvitationEventKind.DELETED
 
 
 async def test_a_refused_watch_raises_when_entered(auth_server: ServerProcess) -> None:
