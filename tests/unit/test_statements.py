@@ -180,3 +180,17 @@ def test_a_proto_enum_column_reads_its_labels_as_members_and_null_as_none() -> N
     assert query.row((ID, None)) == ShadedThing(ID, None)
     with pytest.raises(KeyError):  # a label the enum does not have: the schema is not ours
         query.row((ID, "PURPLE"))
+
+
+def test_a_proto_enum_parameter_is_written_as_its_label_and_the_zero_value_is_refused() -> None:
+    query = Query(
+        select(Shaded.id).where(Shaded.shade == bindparam("shade")), lambda row: row[Shaded.id]
+    )
+
+    assert query.arguments({"shade": Shade.DARK}) == ["DARK"]
+    assert query.arguments({"shade": "LIGHT"}) == ["LIGHT"]  # a label, as migrations pass one
+    assert query.arguments({"shade": None}) == [None]
+    with pytest.raises(ValueError, match="means 'not set' and cannot be stored"):
+        query.arguments({"shade": Shade.SHADE_UNSPECIFIED})
+    with pytest.raises(ValueError, match="'PURPLE' is not a value of statements_test_shade"):
+        query.arguments({"shade": "PURPLE"})
