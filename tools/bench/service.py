@@ -189,12 +189,18 @@ def _median(runs: list[Result]) -> Result:
     )
 
 
-def _ratio(ours: list[Result], theirs: list[Result], field: str) -> float:
-    """The median over the rounds of ours / theirs, each round's pair taken side by side."""
-    ratios: list[float] = [
-        getattr(a, field) / getattr(b, field) for a, b in zip(ours, theirs, strict=True)
-    ]
-    return statistics.median(ratios)
+def _ratios(ours: list[Result], theirs: list[Result], field: str) -> list[float]:
+    """Each round's ours / theirs, the pair taken side by side."""
+    return [getattr(a, field) / getattr(b, field) for a, b in zip(ours, theirs, strict=True)]
+
+
+def _ratio(ours: list[Result], theirs: list[Result], field: str) -> str:
+    """The median of the rounds' ratios; for req/s, with their range, so the noise shows."""
+    ratios = _ratios(ours, theirs, field)
+    median = f"{statistics.median(ratios):5.2f}x"
+    if field != "rps":
+        return median
+    return f"{median} ({min(ratios):.2f}-{max(ratios):.2f})"
 
 
 def _cold_start(database_url: str, runs: int = 5) -> list[float]:
@@ -279,20 +285,20 @@ def main() -> None:
             f"{result.us_per_request:14.0f}  {result.load_cpu:4.0%} ({by}){warning}"
         )
     echo = results["echo (bare grpc.aio)"]
-    print("ratios (medians of each round's ratio):   req/s   server us/req")
+    print("ratios (medians of each round's ratio):   req/s (rounds' range)  server us/req")
     for label, of in (
         ("echo + interceptor, auth, metrics", "echo"),
         ("echo + SELECT 1", "echo"),
     ):
         print(
-            f"  {label + ' / ' + of:<40} {_ratio(results[label], echo, 'rps'):5.2f}x "
-            f"{_ratio(results[label], echo, 'us_per_request'):9.2f}x"
+            f"  {label + ' / ' + of:<40} {_ratio(results[label], echo, 'rps'):<19}"
+            f"{_ratio(results[label], echo, 'us_per_request'):>11}"
         )
     for method in METHODS if invitations else ():
         ours, floor = results[f"service {method}"], results[f"floor {method}"]
         print(
-            f"  {'service / floor, ' + method:<40} {_ratio(ours, floor, 'rps'):5.2f}x "
-            f"{_ratio(ours, floor, 'us_per_request'):9.2f}x"
+            f"  {'service / floor, ' + method:<40} {_ratio(ours, floor, 'rps'):<19}"
+            f"{_ratio(ours, floor, 'us_per_request'):>11}"
         )
     print(
         f"  cold start, python -m service to SERVING: median {statistics.median(cold):.2f} s "
