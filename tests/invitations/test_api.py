@@ -16,7 +16,7 @@ from generated.invitations.v1.invitations_enums import InvitationEventKind, Invi
 from service.client import field_violations
 from service.db.database import asyncpg_dsn
 from service.invitations.client import InvitationsClient
-from tests.support import ServerProcess, until_database_clock_passes
+from tests.support import ServerProcess, poll, until_database_clock_passes
 
 Code = grpc.StatusCode
 
@@ -173,11 +173,11 @@ async def _events_connection_ran(server: ServerProcess) -> str | None:
 async def _listens(server: ServerProcess, expected: bool) -> None:
     """Wait until the server does (or does not) LISTEN: a stream that just ended stops it soon
     after, not at once."""
-    async with asyncio.timeout(5):
-        while True:
-            if (await _events_connection_ran(server) == 'LISTEN "invitations"') == expected:
-                return
-            await asyncio.sleep(0.02)
+
+    async def as_expected() -> bool:
+        return (await _events_connection_ran(server) == 'LISTEN "invitations"') == expected
+
+    await poll(as_expected, within=5, what=f"LISTEN {expected}")
 
 
 async def test_the_server_listens_for_changes_only_while_a_watch_is_open(

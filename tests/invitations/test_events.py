@@ -1,13 +1,14 @@
-"""The event hub against the real PostgreSQL: it LISTENs only while someone watches, and a watch
-never misses a write that commits after it is opened, however it falls against the last one's
-end."""
+"""The event hub against the real PostgreSQL: a watch never misses a write that commits after
+it is opened, however it falls against the end of the last one (whose end stops the LISTEN)."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 from collections.abc import AsyncIterator
 
+import asyncpg
 import pytest
 
 from generated.invitations.v1.invitations_enums import Role
@@ -15,6 +16,7 @@ from service.db.database import Database, asyncpg_dsn
 from service.invitations import storage
 from service.invitations.domain import NewInvitation
 from service.invitations.events import EventHub
+from tests.support import poll
 
 
 @pytest.fixture
@@ -32,24 +34,57 @@ async def hub(database_url: str) -> AsyncIterator[EventHub]:
     await hub.close()
 
 
+async def _one_turn() -> None:
+    """Let every task that is ready run once (the hub's UNLISTEN starts, then waits on the
+    database), and come back: an order of events, not a length of time."""
+    loop = asyncio.get_running_loop()
+    turned = loop.create_future()
+    loop.call_soon(turned.set_result, None)
+    await turned
+
+
+async def _listening(database_url: str) -> bool:
+    """Whether the hub of this process LISTENs now, as PostgreSQL shows its connection."""
+    connection = await asyncpg.connect(asyncpg_dsn(database_url))
+    try:
+        last = await connection.fetchval(
+            "SELECT query FROM pg_stat_activity WHERE application_name = $1",
+            f"invitations events, pid {os.getpid()}",
+        )
+    finally:
+        await connection.close()
+    return bool(last == 'LISTEN "invitations"')
+
+
+async def _hears_a_write(hub: EventHub, database: Database) -> None:
+    email = f"{uuid.uuid4().hex[:12]}@events.test"
+    async with hub.subscribe() as events:
+        async with database.connection() as connection:
+            await storage.insert_invitation(connection, NewInvitation(email, Role.VIEWER, None))
+        async with asyncio.timeout(5):
+            async for event in events:
+                if event.invitation.email == email:
+                    return
+
+
+@pytest.mark.parametrize("opened", ["before", "while", "after"])
 async def test_a_watch_opened_as_the_last_one_ends_hears_the_next_write(
-    hub: EventHub, database: Database
+    hub: EventHub, database: Database, database_url: str, opened: str
 ) -> None:
-    # The second watch opens before the first one's UNLISTEN starts (no await between them),
-    # while it runs, and after.
-    for step in range(12):
+    """Opened before the last watch's UNLISTEN starts (nothing awaited between them), while it
+    runs, or once it has."""
+    for _ in range(3):
         async with hub.subscribe():
             pass
-        if step:
-            await asyncio.sleep((step - 1) * 0.001)
-        email = f"{uuid.uuid4().hex[:12]}@events.test"
-        async with hub.subscribe() as events:
-            async with database.connection() as connection:
-                await storage.insert_invitation(connection, NewInvitation(email, Role.VIEWER, None))
-            async with asyncio.timeout(5):
-                async for event in events:
-                    if event.invitation.email == email:
-                        break
+        if opened == "while":
+            await _one_turn()
+        elif opened == "after":
+
+            async def stopped() -> bool:
+                return not await _listening(database_url)
+
+            await poll(stopped, within=5, what="UNLISTEN")
+        await _hears_a_write(hub, database)
 
 
 async def test_a_write_nobody_watches_is_not_heard_by_a_later_watch(
