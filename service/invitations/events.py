@@ -65,7 +65,8 @@ class EventHub:
         self._unlisten: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        """Connect and LISTEN (retrying in the background if the database is not up yet)."""
+        """Connect (retrying in the background if the database is not up yet); the first watch
+        LISTENs."""
         self._task = asyncio.create_task(self._keep_listening(), name="invitation-events")
         with suppress(TimeoutError):
             await asyncio.wait_for(self._connected.wait(), timeout=5)
@@ -81,7 +82,7 @@ class EventHub:
                 )
                 connection.add_termination_listener(functools.partial(_set, lost))
             except (OSError, asyncpg.PostgresError) as error:
-                logger.warning("cannot LISTEN for invitation events yet: %s", error)
+                logger.warning("cannot connect for invitation events yet: %s", error)
                 await asyncio.sleep(RECONNECT_SECONDS)
                 continue
             self._connection = connection
