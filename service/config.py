@@ -7,12 +7,12 @@ development needs none of it (`make run` starts a local PostgreSQL when DATABASE
 
 from __future__ import annotations
 
+import re
+import urllib.parse
 from typing import Literal
 
 from pydantic import Field, FilePath, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
 
 class Settings(BaseSettings):
@@ -135,11 +135,15 @@ class Settings(BaseSettings):
 def normalised_database_url(value: str) -> str:
     """A PostgreSQL URL in the one form the service uses, postgresql+asyncpg://... (SQLAlchemy's
     URL for the asyncpg driver), from any of the schemes hosts hand out; ValueError otherwise.
-    service/db/database.asyncpg_dsn gives asyncpg its own spelling of it."""
-    try:
-        url = make_url(value)
-    except ArgumentError:
-        raise ValueError("is not a database URL") from None
-    if url.drivername not in ("postgres", "postgresql", "postgresql+asyncpg"):
+    service/db/database.asyncpg_dsn gives asyncpg its own spelling of it. Parsed here rather
+    than by SQLAlchemy, which the server does not import (service/db/statements.py)."""
+    scheme, separator, rest = value.partition("://")
+    if not separator or not re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*", scheme):
+        raise ValueError("is not a database URL")
+    if scheme not in ("postgres", "postgresql", "postgresql+asyncpg"):
         raise ValueError("use a postgresql://, postgres:// or postgresql+asyncpg:// URL")
-    return "postgresql+asyncpg://" + value.split("://", 1)[1]
+    try:
+        urllib.parse.urlsplit(value).port  # noqa: B018  # ValueError unless a number, or none
+    except ValueError:
+        raise ValueError("has a port that is not a number") from None
+    return "postgresql+asyncpg://" + rest
