@@ -25,8 +25,9 @@ $(SYNCED): $(BIN)/uv requirements/dev.txt
 	$(BIN)/uv pip sync --quiet --python $(BIN)/python --require-hashes requirements/dev.txt
 	@touch $@
 
-generate: $(SYNCED) ## Compile protos/ into generated/ (only what changed)
+generate: $(SYNCED) ## Compile protos/ into generated/, and each resource's queries.py into its sql.py (only what changed)
 	@$(BIN)/python -m tools.codegen
+	@$(BIN)/python -m tools.sql
 
 run: generate ## Serve on localhost:50051 (a local PostgreSQL, migrated, unless DATABASE_URL is set)
 	@echo "Serving on localhost:50051. Try, in another terminal:"

@@ -29,6 +29,8 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
+from service.db.statements import enum_reader, enum_writer
+
 E = TypeVar("E", bound=enum.Enum)
 
 
@@ -111,17 +113,10 @@ class ProtoEnum(TypeDecorator[E]):
         self.type_name = name
         self.schema = schema
         self.renamed = dict(renamed or {})
+        self._write = enum_writer(enum_class, name)
 
     def process_bind_param(self, value: E | str | None, dialect: Dialect) -> str | None:
-        if value is None:
-            return None
-        if isinstance(value, str):  # a label, as tools like alembic-postgresql-enum pass
-            if value not in self.labels:
-                raise ValueError(f"{value!r} is not a value of {self.type_name}")
-            return value
-        if value.value == 0:
-            raise ValueError(f"{value!r} means 'not set' and cannot be stored")
-        return value.name
+        return self._write(value)
 
     @property
     def python_type(self) -> type[E]:
@@ -130,33 +125,14 @@ class ProtoEnum(TypeDecorator[E]):
     def process_result_value(self, value: str | None, dialect: Dialect) -> E | None:
         return None if value is None else self.enum_class[value]
 
-    # Both processors are ours, called directly: TypeDecorator's own go through the impl's
-    # processor first (SQLAlchemy's Enum, which looks each label up again): 0.77 us a value read
-    # against 0.16, measured, and a page of 50 rows reads 100 enum values. A value is read by
-    # the lookup of a dict alone (its __getitem__, no Python frame; NULL is a key too), and
-    # written by one (0.9 -> 0.5 us a value: `.value` and `.name` are Python properties), where
-    # whatever is not a storable member, a label or None goes on to process_bind_param, which
-    # refuses it with its reason.
+    # Both processors are the compiled statements' own (service/db/statements.py), called
+    # directly: TypeDecorator's would go through the impl's processor first (SQLAlchemy's Enum,
+    # which looks each label up again): 0.77 us a value read against 0.16, measured.
     def bind_processor(self, dialect: Dialect) -> Callable[[E | str | None], str | None]:
-        labels: dict[object, str | None] = {
-            member: member.name for member in self.enum_class if member.value != 0
-        }
-        labels.update((label, label) for label in self.labels)
-        labels[None] = None
-        bind = self.process_bind_param
-
-        def process(value: E | str | None) -> str | None:
-            try:
-                return labels[value]
-            except (KeyError, TypeError):  # TypeError: not hashable
-                return bind(value, dialect)
-
-        return process
+        return self._write
 
     def result_processor(self, dialect: Dialect, coltype: object) -> Callable[[object], E | None]:
-        members: dict[object, E | None] = {member.name: member for member in self.enum_class}
-        members[None] = None
-        return members.__getitem__
+        return enum_reader(self.enum_class)
 
     def __repr__(self) -> str:
         schema = f", schema={self.schema!r}" if self.schema else ""

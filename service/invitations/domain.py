@@ -12,6 +12,8 @@ from generated.invitations.v1.invitations_enums import InvitationEventKind, Invi
 from service.conventions import Cursor
 
 COLLECTION = "invitations"
+# The NOTIFY channel each write publishes its row on, and every replica listens to (events.py).
+CHANNEL = "invitations"
 
 
 def invitation_name(id: uuid.UUID) -> str:

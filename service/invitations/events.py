@@ -26,7 +26,7 @@ import asyncpg
 
 from service.errors import Unavailable
 from service.invitations import storage
-from service.invitations.domain import Event
+from service.invitations.domain import CHANNEL, Event
 
 logger = logging.getLogger(__name__)
 QUEUE_SIZE = 1000
@@ -76,7 +76,7 @@ class EventHub:
             lost = asyncio.Event()
             try:
                 # Named, so pg_stat_activity tells which process each listener belongs to.
-                name = f"{storage.CHANNEL} events, pid {os.getpid()}"
+                name = f"{CHANNEL} events, pid {os.getpid()}"
                 connection = await asyncpg.connect(
                     self.dsn, server_settings={"application_name": name}
                 )
@@ -133,7 +133,7 @@ class EventHub:
             if not self._listening:
                 try:
                     async with asyncio.timeout(SWITCH_SECONDS):
-                        await connection.add_listener(storage.CHANNEL, self._on_notify)
+                        await connection.add_listener(CHANNEL, self._on_notify)
                 except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
                     raise Unavailable(
                         "invitation events are not available right now; retry"
@@ -170,7 +170,7 @@ class EventHub:
                 # A lost connection listens no more anyway, and is being replaced.
                 with suppress(TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
                     async with asyncio.timeout(SWITCH_SECONDS):
-                        await connection.remove_listener(storage.CHANNEL, self._on_notify)
+                        await connection.remove_listener(CHANNEL, self._on_notify)
         finally:
             self._unlisten = None
 

@@ -11,7 +11,7 @@ import pytest
 from generated.invitations.v1.invitations_enums import InvitationEventKind, InvitationStatus, Role
 from service.db.database import Database, asyncpg_dsn
 from service.invitations import storage
-from service.invitations.domain import Event, InvitationChanges, NewInvitation
+from service.invitations.domain import CHANNEL, Event, InvitationChanges, NewInvitation
 
 
 @pytest.fixture
@@ -32,7 +32,7 @@ async def test_every_enum_value_is_stored_read_back_and_published(
         arrived.set()
 
     listener = await asyncpg.connect(asyncpg_dsn(database_url))
-    await listener.add_listener(storage.CHANNEL, on_notification)
+    await listener.add_listener(CHANNEL, on_notification)
     written = []
     for role in (r for r in Role if r.value):
         for status in (s for s in InvitationStatus if s.value):

@@ -69,7 +69,9 @@ def test_a_scaffolded_resource_migrates_passes_its_checks_and_serves(
     added = make(copy, scratch_url, "resource", "name=book_shelf", "plural=book_shelves")
     assert added.returncode == 0, added.stderr
     assert 'make migration m="add book_shelves"' in added.stdout
-    assert "service/book_shelves/storage.py" in added.stdout
+    for written in ("queries.py", "storage.py", "sql.py"):  # its SQL, and as the server runs it
+        assert f"service/book_shelves/{written}" in added.stdout
+        assert (copy / "service" / "book_shelves" / written).is_file()
 
     assert make(copy, scratch_url, "migrate").returncode == 0
     migration = make(copy, scratch_url, "migration", "m=add book shelves")
@@ -92,6 +94,18 @@ def test_a_scaffolded_resource_migrates_passes_its_checks_and_serves(
     assert tests.returncode == 0, tests.stdout[-3000:]
     assert " passed" in tests.stdout
     assert "failed" not in tests.stdout
+    # Its sql.py is what its queries.py compiles to (as CI checks), and with it the server
+    # still imports no SQLAlchemy.
+    checked = python(copy, scratch_url, "-m", "tools.sql", "--check")
+    assert checked.returncode == 0, checked.stderr
+    imported = python(
+        copy,
+        scratch_url,
+        "-c",
+        "import sys, service.__main__, service.resources\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'sqlalchemy', 'alembic'}))",
+    )
+    assert imported.stdout.strip() == "[]", imported.stderr
 
     # What `make run` serves: the new service among the registered ones, answering JSON calls.
     server = ServerProcess(scratch_url, cwd=copy).start()

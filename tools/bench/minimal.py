@@ -3,7 +3,7 @@
 A grpc.aio server with asyncpg and nothing else, serving GetInvitation, CreateInvitation and
 ListInvitations (a first page) as the service does on the wire and in the database, and no
 more: the same SQL (the service's own compiled statements, taken from
-service/invitations/storage.py), the same response messages (the generated classes, built
+service/invitations/sql.py), the same response messages (the generated classes, built
 straight from asyncpg's rows, timestamps set as the service sets them), the same pool size and
 pool settings (service/db/database.py: no query when a connection goes back to the pool, idle
 connections kept), the same event loop (uvloop where it is installed). No interceptor, no
@@ -51,9 +51,8 @@ T = TypeVar("T")
 def statements() -> tuple[str, str, str]:
     """The service's SQL for a Get ($1 id), a Create ($1 id, $2 email, $3 role, $4 status,
     $5 expire_time) and a first page of a List ($1 limit)."""
-    storage: Any = importlib.import_module("service.invitations.storage")
-    get, insert = storage.raw_statements()
-    return str(get), str(insert), str(storage._list_query(False, False).sql)
+    sql: Any = importlib.import_module("service.invitations.sql")
+    return str(sql.GET.sql), str(sql.INSERT.sql), str(sql.list_page(False, False).sql)
 
 
 class Messages:

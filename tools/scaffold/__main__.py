@@ -5,18 +5,22 @@
 
 `add` renders tools/scaffold/templates/ (Mako, the engine Alembic already brings for its
 migration scripts) into the proto, the service package, its tests and its line in
-service/resources.py, then generates the code. What it writes is the template's plain CRUD
-shape (Create, Get, List with page tokens, Update with a mask, Delete; a display name, a state
-enum, times): the patterns of this repository in their simplest form, to edit from there.
+service/resources.py, then runs `make generate`'s two steps: the protos into generated/, and
+each resource's queries.py into its sql.py (tools/sql.py). What it writes is the template's
+plain CRUD shape (Create, Get, List with page tokens, Update with a mask, Delete; a display
+name, a state enum, times): the patterns of this repository in their simplest form, to edit
+from there. Its statements are SQLAlchemy Core in queries.py; storage.py runs them as compiled
+into sql.py, and imports no SQLAlchemy (service/db/statements.py says why).
 
-`remove` deletes a resource's proto, package, tests, generated code and its line in
-service/resources.py. Its table and enum types stay in the database until the next
+`remove` deletes a resource's proto, package (its sql.py with it), tests, generated code and
+its line in service/resources.py. Its table and enum types stay in the database until the next
 `make migration` writes their drop.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import keyword
 import re
 import shutil
@@ -27,7 +31,7 @@ from pathlib import Path
 
 from mako.template import Template
 
-from tools import codegen
+from tools import codegen, sql
 
 ROOT = codegen.ROOT
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -122,6 +126,7 @@ class Names:
                     "models",
                     "domain",
                     "convert",
+                    "queries",
                     "storage",
                     "logic",
                     "servicer",
@@ -233,6 +238,15 @@ def _generate(root: Path) -> None:
         raise ScaffoldError(f"make generate failed:\n{error}") from None
 
 
+def _compile_sql(root: Path) -> None:
+    """`make generate`'s SQL step (tools/sql.py), in this process: every resource's queries.py
+    compiled into its sql.py, the new one's included (its storage.py imports that). The new
+    packages were written after this process started, so the import system is told to look
+    again; compiling imports them by name, from this process's path (root is ROOT)."""
+    importlib.invalidate_caches()
+    sql.generate(root, force=True)
+
+
 def add(name: str, plural: str | None, root: Path = ROOT) -> list[Path]:
     names = names_for(name, plural)
     collisions = _collisions(names, root)
@@ -247,7 +261,8 @@ def add(name: str, plural: str | None, root: Path = ROOT) -> list[Path]:
     _write_registry(root, names, adding=True)
     _tidy([*written, REGISTRY], root)
     _generate(root)
-    return written
+    _compile_sql(root)
+    return [*written, Path("service", names.p, sql.OUTPUT)]
 
 
 def remove(name: str, plural: str | None, root: Path = ROOT) -> tuple[Names, list[Path]]:

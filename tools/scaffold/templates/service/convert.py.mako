@@ -14,8 +14,15 @@ from generated.${p}.v1.${p}_enums import ${S}State
 from service import conventions
 from service.conventions import Cursor
 from service.errors import Violations
-from service.${p}.domain import COLLECTION, MUTABLE_FIELDS, New${S}, Page, ${S}, ${S}Changes
-from service.${p}.models import MAX_DISPLAY_NAME_LENGTH
+from service.${p}.domain import (
+    COLLECTION,
+    MAX_DISPLAY_NAME_LENGTH,
+    MUTABLE_FIELDS,
+    New${S},
+    Page,
+    ${S},
+    ${S}Changes,
+)
 
 OUTPUT_ONLY_FIELDS = ("name", "create_time", "update_time")
 

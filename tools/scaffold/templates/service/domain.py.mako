@@ -11,6 +11,9 @@ from generated.${p}.v1.${p}_enums import ${S}State
 from service.conventions import Cursor
 
 COLLECTION = "${collection}"
+# The longest display name: its column's length (models.py) and the requests' check (convert.py).
+# Here rather than in models.py, which the server does not import (it imports no SQLAlchemy).
+MAX_DISPLAY_NAME_LENGTH = 200
 
 
 def ${s}_name(id: uuid.UUID) -> str:

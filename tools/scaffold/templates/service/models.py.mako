@@ -14,8 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from generated.${p}.v1.${p}_enums import ${S}State
 from service.db.base import Base
 from service.db.enums import ProtoEnum
-
-MAX_DISPLAY_NAME_LENGTH = 200
+from service.${p}.domain import MAX_DISPLAY_NAME_LENGTH
 
 # A native PostgreSQL enum type, straight from the proto's enum.
 STATE = ProtoEnum(${S}State, "${s}_state")
