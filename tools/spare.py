@@ -5,9 +5,10 @@ most of a server's start-up; this repository's own code then imports in ~60 ms. 
 keeps one process of this module waiting with those imports done, and drives it with one line
 at a time on stdin:
 
-import  import this repository's code now (service/ and generated/, so every edit is seen),
-        while the running server still serves; reply `imported` on the status pipe, or
-        `failed <the error in one line>` and exit 1 (the traceback goes to stderr);
+import  compile the queries (tools/sql.py) and import this repository's code now (service/ and
+        generated/, so every edit is seen), while the running server still serves; reply
+        `imported` on the status pipe, or `failed <the error in one line>` and exit 1 (the
+        traceback goes to stderr);
 serve   become the server (`python -m service serve`);
 EOF     the watcher no longer needs this process: exit 0.
 
@@ -48,7 +49,12 @@ def import_packages() -> None:
 
 def import_service() -> Callable[[list[str]], int]:
     """The server's entry point, with every module it serves imported: the server module
-    imports the resources only when it builds, so they are imported here to be checked too."""
+    imports the resources only when it builds, so they are imported here to be checked too.
+    First each resource's queries.py is compiled into its sql.py if it changed (tools/sql.py),
+    here, where SQLAlchemy is already imported: an error in it keeps the running server too."""
+    from tools import sql
+
+    sql.generate()
     from service.__main__ import main as serve
 
     importlib.import_module("service.resources")

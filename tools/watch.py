@@ -3,7 +3,8 @@
 - a change to a `.proto` under protos/ regenerates generated/ (in this process, through
   tools/codegen.py, so each cycle costs tens of milliseconds, not a Python start-up) and then
   restarts the dev server;
-- a change to a `.py` under service/ restarts the dev server;
+- a change to a `.py` under service/ restarts the dev server, whose spare first compiles each
+  resource's queries.py into its sql.py if they changed (tools/sql.py; sql.py is not watched);
 - generated/ is not watched, so a regeneration never triggers another cycle;
 - a protoc error, or any exception, is printed and the watcher carries on with the server it has.
 
@@ -65,7 +66,7 @@ from typing import IO
 import watchfiles
 
 from service import healthcheck
-from tools import api, codegen
+from tools import api, codegen, sql
 
 ROOT = codegen.ROOT
 STOP_GRACE_SECONDS = 5.0
@@ -364,7 +365,8 @@ class DevServer:
 
 
 class ChangeFilter(watchfiles.DefaultFilter):
-    """Protos under the proto root and Python files under the service folder; nothing else."""
+    """Protos under the proto root and Python files under the service folder, but the sql.py
+    files compiled from queries.py (tools/sql.py); nothing else."""
 
     def __init__(self, protos_dir: Path, service_dir: Path | None) -> None:
         super().__init__()
@@ -377,7 +379,10 @@ class ChangeFilter(watchfiles.DefaultFilter):
         if path.endswith(".proto"):
             return path.startswith(self.protos_dir + os.sep)
         return bool(
-            self.service_dir and path.endswith(".py") and path.startswith(self.service_dir + os.sep)
+            self.service_dir
+            and path.endswith(".py")
+            and path.startswith(self.service_dir + os.sep)
+            and not sql.is_output(Path(path))  # written by the restart that it would trigger
         )
 
 

@@ -157,6 +157,22 @@ def test_restarts_the_dev_server_with_the_new_api(tmp_path: Path, database_url: 
         errors.write_text(errors.read_text() + "\n")
         assert "service/errors.py: server restarted" in watcher.wait_for("server restarted")[-1]
         poll_here(lambda: probe.serving_with(target, "nickname"), 30, "serving nickname")
+
+        # A statement edited in queries.py: compiled into sql.py before the restart, and the
+        # sql.py it writes does not start another cycle.
+        queries = copy / "service" / "watched_items" / "queries.py"
+        queries.write_text(
+            queries.read_text().replace(
+                "_PAGE = select(*COLUMNS)", "_PAGE = select(*COLUMNS).distinct()"
+            )
+        )
+        line = watcher.wait_for("server restarted")[-1]
+        assert "service/watched_items/queries.py: server restarted" in line, line
+        assert "SELECT DISTINCT" in (copy / "service" / "watched_items" / "sql.py").read_text()
+        errors.write_text(errors.read_text() + "\n")
+        line = watcher.wait_for("server restarted")[-1]  # the next cycle is this save's
+        assert "service/errors.py: server restarted" in line, line
+        poll_here(lambda: probe.serving_with(target, "nickname"), 30, "serving nickname")
     finally:
         watcher.process.send_signal(signal.SIGINT)
         assert watcher.process.wait(30) == 0
