@@ -20,10 +20,8 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
-from pydantic import ValidationError
-
 from service import log
-from service.config import Settings
+from service.config import Settings, SettingsError
 from service.resource import AnyResource
 from service.server import Server, StartupError, event_loop_runner
 
@@ -229,12 +227,9 @@ def main(argv: list[str] | None = None, resources: Resources | None = None) -> i
     args = parser.parse_args(argv)
     try:
         settings = Settings()
-    except ValidationError as error:
+    except SettingsError as error:
         # Each problem by its variable, without the value: DATABASE_URL may hold a password.
-        problems = [
-            f"  {'.'.join(map(str, problem['loc'])).upper()}: {problem['msg']}"
-            for problem in error.errors(include_input=False, include_url=False)
-        ]
+        problems = [f"  {problem}" for problem in error.problems]
         print("invalid settings in the environment:", *problems, sep="\n", file=sys.stderr)
         return 2
     log.configure(settings.log_level, settings.log_format)

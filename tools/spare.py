@@ -1,6 +1,6 @@
 """A dev server started ahead of time, for `make watch`: restarts in milliseconds, not seconds.
 
-Importing grpc, protobuf, SQLAlchemy, asyncpg, pydantic, PyJWT and prometheus_client takes
+Importing grpc, protobuf, SQLAlchemy, asyncpg, PyJWT and prometheus_client takes
 most of a server's start-up; this repository's own code then imports in ~60 ms. tools/watch.py
 keeps one process of this module waiting with those imports done, and drives it with one line
 at a time on stdin:
@@ -38,7 +38,6 @@ def import_packages() -> None:
     import grpc_reflection.v1alpha.reflection  # noqa: F401
     import jwt  # noqa: F401
     import prometheus_client  # noqa: F401
-    import pydantic_settings  # noqa: F401
     import sqlalchemy.dialects.postgresql.asyncpg
     import sqlalchemy.ext.asyncio  # noqa: F401
     from google.protobuf import descriptor_pb2  # noqa: F401

@@ -42,7 +42,7 @@ from service.db.database import asyncpg_dsn
 
 SERVICE = "invitations.v1.InvitationService"
 COLLECTION = "invitations/"
-POOL_SIZE = int(Settings.model_fields["database_pool_size"].default)  # DATABASE_POOL_SIZE's
+POOL_SIZE = Settings.database_pool_size  # DATABASE_POOL_SIZE's
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 T = TypeVar("T")
