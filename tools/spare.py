@@ -1,9 +1,9 @@
 """A dev server started ahead of time, for `make watch`: restarts in milliseconds, not seconds.
 
-Importing grpc, protobuf, SQLAlchemy, asyncpg, PyJWT and prometheus_client takes
-most of a server's start-up; this repository's own code then imports in ~60 ms. tools/watch.py
-keeps one process of this module waiting with those imports done, and drives it with one line
-at a time on stdin:
+Importing grpc, protobuf, asyncpg, PyJWT and prometheus_client, and SQLAlchemy (it compiles the
+queries, and migrates the local database), takes most of a dev server's start-up; this
+repository's own code then imports in ~60 ms. tools/watch.py keeps one process of this module
+waiting with those imports done, and drives it with one line at a time on stdin:
 
 import  compile the queries (tools/sql.py) and import this repository's code now (service/ and
         generated/, so every edit is seen), while the running server still serves; reply
@@ -31,7 +31,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def import_packages() -> None:
-    """The third-party packages the server imports: what the spare has done before it waits."""
+    """The third-party packages the dev server imports, and SQLAlchemy, which compiles the
+    queries: what the spare has done before it waits."""
     import asyncpg  # noqa: F401
     import grpc  # noqa: F401
     import grpc_health.v1.health  # noqa: F401
