@@ -66,12 +66,6 @@ class Secret:
     def __repr__(self) -> str:
         return "Secret('**********')"
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
-
 
 class _File:
     """The mark of a FilePath: the path of a file that exists when the settings are read."""
@@ -267,6 +261,8 @@ class Settings:
     metrics_port: Annotated[int | None, Bounds(ge=0, le=65535)] = None
 
     def __init__(self, environ: Mapping[str, str] | None = None, **values: Any) -> None:
+        if unknown := set(values) - {field.name for field in _FIELDS}:
+            raise TypeError(f"no such settings: {', '.join(sorted(unknown))}")
         environ = os.environ if environ is None else environ
         problems: list[str] = []
         for field in _FIELDS:
@@ -281,9 +277,7 @@ class Settings:
                 if problem is not None:
                     problems.append(f"{variable}: {problem}")
             object.__setattr__(self, field.name, value)
-        if unknown := set(values) - {field.name for field in _FIELDS}:
-            raise TypeError(f"no such settings: {', '.join(sorted(unknown))}")
-        if not problems:
+        if not problems:  # the pairs are checked once each of their fields was read
             problems = self._pairs()
         if problems:
             raise SettingsError(problems)

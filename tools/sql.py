@@ -5,7 +5,7 @@ For every `service/<resource>/queries.py`, this imports it and writes `service/<
 server runs those and never imports SQLAlchemy (service/db/statements.py says why).
 
 sql.py is committed, like a migration: the SQL the server runs is read in review, and the image
-needs nothing else. tests/tools/test_sql.py fails when one is not what its queries.py compiles to.
+needs nothing else. In CI, a sql.py that is not what its queries.py compiles to fails the run.
 
 Only when something changed. Compiling imports SQLAlchemy (~0.5 s), so a run first hashes what
 the output can depend on (every .py under service/ but the sql.py files, and the generated
@@ -29,8 +29,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SERVICE = ROOT / "service"
-STAMP = ROOT / "generated" / ".sql.json"
 OUTPUT = "sql.py"
 
 
@@ -98,13 +96,13 @@ def generate(root: Path = ROOT, *, check: bool = False, force: bool = False) -> 
     `check`, that would change: nothing is written)."""
     stamp = root / "generated" / ".sql.json"
     current = inputs_hash(root)
-    outputs = [queries.with_name(OUTPUT) for queries in sources(root)]
-    if not force and all(p.exists() for p in outputs) and _stamped(stamp) == current:
+    outputs = {queries: queries.with_name(OUTPUT) for queries in sources(root)}
+    if not force and all(p.exists() for p in outputs.values()) and _stamped(stamp) == current:
         return []
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))
     changed = []
-    for queries, output in zip(sources(root), outputs, strict=True):
+    for queries, output in outputs.items():
         text = compile_resource(queries, root)
         if output.exists() and output.read_text() == text:
             continue
@@ -112,7 +110,7 @@ def generate(root: Path = ROOT, *, check: bool = False, force: bool = False) -> 
         if not check:
             output.write_text(text)
     if not check and stamp.parent.is_dir():
-        stamp.write_text(json.dumps({"inputs": inputs_hash(root)}) + "\n")
+        stamp.write_text(json.dumps({"inputs": current}) + "\n")
     return changed
 
 

@@ -40,7 +40,7 @@ Record: TypeAlias = "asyncpg.Record | Sequence[Any]"
 Write: TypeAlias = Callable[[Any], object]
 
 # The values that JSON carries as text and asyncpg reads as Python objects, by the name a
-# Statement gives each column (`Statement.json`); other values (text, numbers, booleans, enum
+# Statement's `columns` give each kind; other values (text, numbers, booleans, enum
 # labels, JSON) arrive as asyncpg reads them.
 FROM_JSON_TEXT: dict[str, Callable[[str], object]] = {
     "uuid": uuid.UUID,
